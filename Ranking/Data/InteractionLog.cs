@@ -1,0 +1,301 @@
+using System.Runtime.CompilerServices;
+using Ranking.Domain;
+
+namespace Ranking.Data;
+
+/// <summary>
+/// The event log as the engine trains on it: dense user and item indices, one array per column, sorted by user
+/// and then by time. The sort is stable, so events with equal timestamps keep the order they were added (file
+/// order). <see cref="UserOffsets"/> gives each user's slice: user u owns rows
+/// <c>UserOffsets[u] .. UserOffsets[u + 1]</c>.
+/// </summary>
+public sealed class InteractionLog
+{
+    internal InteractionLog(
+        string[] userIds, string[] itemIds, int catalogItemCount, ItemTable items, EventTypeRegistry eventTypes,
+        int[] users, int[] itemColumn, byte[] types, long[] timestamps, float[] weights, int[] userOffsets)
+    {
+        UserIds = userIds;
+        ItemIds = itemIds;
+        CatalogItemCount = catalogItemCount;
+        Items = items;
+        EventTypes = eventTypes;
+        User = users;
+        Item = itemColumn;
+        Type = types;
+        TimestampMs = timestamps;
+        Weight = weights;
+        UserOffsets = userOffsets;
+        _userIndex = BuildIndex(userIds);
+        _itemIndex = BuildIndex(itemIds);
+    }
+
+    private readonly Dictionary<string, int> _userIndex;
+    private readonly Dictionary<string, int> _itemIndex;
+
+    /// <summary>External id of each user index.</summary>
+    public IReadOnlyList<string> UserIds { get; }
+
+    /// <summary>External id of each item index. Catalog items come first, then items seen only in events.</summary>
+    public IReadOnlyList<string> ItemIds { get; }
+
+    /// <summary>Item indices below this are in the catalog; the rest were named only by events.</summary>
+    public int CatalogItemCount { get; }
+
+    public ItemTable Items { get; }
+
+    public EventTypeRegistry EventTypes { get; }
+
+    public int Count => User.Length;
+
+    public int UserCount => UserIds.Count;
+
+    public int ItemCount => ItemIds.Count;
+
+    /// <summary>User index per row.</summary>
+    public int[] User { get; }
+
+    /// <summary>Item index per row; -1 for events without an item (searches).</summary>
+    public int[] Item { get; }
+
+    /// <summary>Event type code per row (see <see cref="EventTypeRegistry"/>).</summary>
+    public byte[] Type { get; }
+
+    /// <summary>Unix milliseconds per row.</summary>
+    public long[] TimestampMs { get; }
+
+    /// <summary>Weight of the row's event type.</summary>
+    public float[] Weight { get; }
+
+    /// <summary>Length <see cref="UserCount"/> + 1.</summary>
+    public int[] UserOffsets { get; }
+
+    public bool TryGetUserIndex(string userId, out int index) => _userIndex.TryGetValue(userId, out index);
+
+    public bool TryGetItemIndex(string itemId, out int index) => _itemIndex.TryGetValue(itemId, out index);
+
+    /// <summary>The row range of one user.</summary>
+    public Range RowsOf(int user) => UserOffsets[user]..UserOffsets[user + 1];
+
+    /// <summary>The items of one user's events in time order (-1 for searches).</summary>
+    public ReadOnlySpan<int> ItemsOf(int user) => Item.AsSpan(RowsOf(user));
+
+    /// <summary>
+    /// Reads the whole catalog and event log of a store. Events of types the registry does not know are skipped
+    /// (they cannot carry a weight).
+    /// </summary>
+    public static async Task<InteractionLog> BuildAsync(
+        ICatalogStore catalog, IEventStore events, EventTypeRegistry eventTypes, CancellationToken cancellationToken = default)
+    {
+        var builder = new InteractionLogBuilder(eventTypes);
+        await foreach (var item in catalog.ReadItemsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            builder.AddItem(item);
+        }
+
+        await foreach (var e in events.ReadEventsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            builder.Add(e);
+        }
+
+        return builder.Build();
+    }
+
+    private static Dictionary<string, int> BuildIndex(string[] ids)
+    {
+        var map = new Dictionary<string, int>(ids.Length, StringComparer.Ordinal);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            map[ids[i]] = i;
+        }
+
+        return map;
+    }
+}
+
+/// <summary>Collects catalog items and events, then builds an <see cref="InteractionLog"/>.</summary>
+/// <remarks>Add the catalog first: items added by <see cref="AddItem"/> after an event named them keep their later index.</remarks>
+public sealed class InteractionLogBuilder(EventTypeRegistry eventTypes)
+{
+    private readonly Dictionary<string, int> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _items = new(StringComparer.Ordinal);
+    private readonly List<string> _userIds = [];
+    private readonly List<string> _itemIds = [];
+    private readonly List<Item?> _catalog = [];
+    private int _catalogCount;
+
+    private int[] _user = new int[1024];
+    private int[] _item = new int[1024];
+    private byte[] _type = new byte[1024];
+    private long[] _ts = new long[1024];
+    private int _count;
+
+    public int Count => _count;
+
+    public int SkippedUnknownTypes { get; private set; }
+
+    public void AddItem(Item item)
+    {
+        if (_items.TryGetValue(item.Id, out var existing))
+        {
+            _catalog[existing] = item;
+            return;
+        }
+
+        _items.Add(item.Id, _itemIds.Count);
+        _itemIds.Add(item.Id);
+        _catalog.Add(item);
+        _catalogCount++;
+    }
+
+    public void Add(UserEvent e)
+    {
+        if (!eventTypes.TryGetCode(e.Type, out var code))
+        {
+            SkippedUnknownTypes++;
+            return;
+        }
+
+        Add(e.UserId, e.ItemId, code, e.Timestamp.ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>Adds one event row by external ids; <paramref name="itemId"/> null for an event without an item.</summary>
+    public void Add(string userId, string? itemId, byte typeCode, long timestampMs)
+    {
+        if (typeCode >= eventTypes.Names.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(typeCode), typeCode, "Not a code of the registry.");
+        }
+
+        ref var u = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_users, userId, out var userExists);
+        if (!userExists)
+        {
+            u = _userIds.Count;
+            _userIds.Add(userId);
+        }
+
+        var itemIndex = -1;
+        if (itemId is not null)
+        {
+            ref var i = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_items, itemId, out var itemExists);
+            if (!itemExists)
+            {
+                i = _itemIds.Count;
+                _itemIds.Add(itemId);
+                _catalog.Add(null);
+            }
+
+            itemIndex = i;
+        }
+
+        if (_count == _user.Length)
+        {
+            var size = _count * 2;
+            Array.Resize(ref _user, size);
+            Array.Resize(ref _item, size);
+            Array.Resize(ref _type, size);
+            Array.Resize(ref _ts, size);
+        }
+
+        _user[_count] = u;
+        _item[_count] = itemIndex;
+        _type[_count] = typeCode;
+        _ts[_count] = timestampMs;
+        _count++;
+    }
+
+    public InteractionLog Build()
+    {
+        var n = _count;
+        var userCount = _userIds.Count;
+
+        // Counting sort by user: stable, O(n), keeps the order events were added within a user.
+        var offsets = new int[userCount + 1];
+        for (var r = 0; r < n; r++)
+        {
+            offsets[_user[r] + 1]++;
+        }
+
+        for (var u = 0; u < userCount; u++)
+        {
+            offsets[u + 1] += offsets[u];
+        }
+
+        var order = new int[n];
+        var cursor = offsets.AsSpan(0, userCount).ToArray();
+        for (var r = 0; r < n; r++)
+        {
+            order[cursor[_user[r]]++] = r;
+        }
+
+        // Then by time within each user, ties broken by the added order: a stable sort.
+        var ts = _ts;
+        Parallel.For(0, userCount, u =>
+        {
+            var slice = order.AsSpan(offsets[u], offsets[u + 1] - offsets[u]);
+            if (!IsSortedByTime(slice, ts))
+            {
+                slice.Sort((a, b) => ts[a] != ts[b] ? ts[a].CompareTo(ts[b]) : a.CompareTo(b));
+            }
+        });
+
+        var users = new int[n];
+        var items = new int[n];
+        var types = new byte[n];
+        var times = new long[n];
+        var weights = new float[n];
+        for (var k = 0; k < n; k++)
+        {
+            var r = order[k];
+            users[k] = _user[r];
+            items[k] = _item[r];
+            types[k] = _type[r];
+            times[k] = _ts[r];
+            weights[k] = eventTypes.WeightOf(_type[r]);
+        }
+
+        var itemIds = _itemIds.ToArray();
+        var table = new ItemTable(itemIds.Length);
+        for (var i = 0; i < itemIds.Length; i++)
+        {
+            if (_catalog[i] is { } item)
+            {
+                table.Set(i, item);
+            }
+        }
+
+        return new InteractionLog(
+            [.. _userIds], itemIds, CatalogCountIsPrefix() ? _catalogCount : CountCatalog(), table, eventTypes,
+            users, items, types, times, weights, offsets);
+    }
+
+    private bool CatalogCountIsPrefix()
+    {
+        for (var i = 0; i < _catalogCount; i++)
+        {
+            if (_catalog[i] is null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // When events named items before the catalog was added, catalog items are not a prefix; count them instead.
+    private int CountCatalog() => _catalog.Count(c => c is not null);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsSortedByTime(ReadOnlySpan<int> rows, long[] ts)
+    {
+        for (var k = 1; k < rows.Length; k++)
+        {
+            if (ts[rows[k]] < ts[rows[k - 1]])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,82 @@
+using Ranking.Domain;
+
+namespace Ranking.Data;
+
+/// <summary>
+/// The catalog as columns over dense item indices: category, brand, price, cost, stock, age. Indices line up with
+/// <see cref="InteractionLog"/> item indices. Items the catalog does not know (seen only in events) have category
+/// and brand -1 and NaN prices.
+/// </summary>
+public sealed class ItemTable
+{
+    internal ItemTable(int count)
+    {
+        CategoryIndex = new int[count];
+        TopCategoryIndex = new int[count];
+        BrandIndex = new int[count];
+        Price = new float[count];
+        Cost = new float[count];
+        InStock = new bool[count];
+        CreatedAtMs = new long[count];
+        Array.Fill(CategoryIndex, -1);
+        Array.Fill(TopCategoryIndex, -1);
+        Array.Fill(BrandIndex, -1);
+        Array.Fill(Price, float.NaN);
+        Array.Fill(Cost, float.NaN);
+    }
+
+    public int Count => CategoryIndex.Length;
+
+    /// <summary>Index into <see cref="Categories"/> of the item's full category path; -1 when unknown.</summary>
+    public int[] CategoryIndex { get; }
+
+    /// <summary>Index into <see cref="Categories"/> of the item's top-level category; -1 when unknown.</summary>
+    public int[] TopCategoryIndex { get; }
+
+    /// <summary>Index into <see cref="Brands"/>; -1 when the item has no brand or is unknown.</summary>
+    public int[] BrandIndex { get; }
+
+    /// <summary>Price; NaN when unknown.</summary>
+    public float[] Price { get; }
+
+    /// <summary>Cost; NaN when unknown.</summary>
+    public float[] Cost { get; }
+
+    public bool[] InStock { get; }
+
+    /// <summary>Unix milliseconds; 0 when unknown.</summary>
+    public long[] CreatedAtMs { get; }
+
+    /// <summary>Distinct category paths, full paths and top-level ones alike.</summary>
+    public IReadOnlyList<string> Categories => _categories;
+
+    public IReadOnlyList<string> Brands => _brands;
+
+    private readonly List<string> _categories = [];
+    private readonly List<string> _brands = [];
+    private readonly Dictionary<string, int> _categoryIndex = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _brandIndex = new(StringComparer.OrdinalIgnoreCase);
+
+    internal void Set(int index, Item item)
+    {
+        CategoryIndex[index] = Intern(item.Category, _categoryIndex, _categories);
+        TopCategoryIndex[index] = Intern(item.TopCategory, _categoryIndex, _categories);
+        BrandIndex[index] = string.IsNullOrWhiteSpace(item.Brand) ? -1 : Intern(item.Brand, _brandIndex, _brands);
+        Price[index] = item.Price is { } p ? (float)p : float.NaN;
+        Cost[index] = item.Cost is { } c ? (float)c : float.NaN;
+        InStock[index] = item.InStock;
+        CreatedAtMs[index] = item.CreatedAt == default ? 0 : item.CreatedAt.ToUnixTimeMilliseconds();
+    }
+
+    private static int Intern(string key, Dictionary<string, int> map, List<string> list)
+    {
+        if (!map.TryGetValue(key, out var i))
+        {
+            i = list.Count;
+            map.Add(key, i);
+            list.Add(key);
+        }
+
+        return i;
+    }
+}
