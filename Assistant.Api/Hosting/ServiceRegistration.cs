@@ -1,0 +1,83 @@
+using Assistant.Api.Storage;
+using Assistant.Api.Storage.Postgres;
+using Assistant.Api.Storage.Sqlite;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Ranking.Data;
+using Ranking.Domain;
+using Ranking.Import;
+
+namespace Assistant.Api.Hosting;
+
+public static class ServiceRegistration
+{
+    /// <summary>Options, the store chosen by configuration, validation, import, health, OpenAPI and ProblemDetails.</summary>
+    public static WebApplicationBuilder AddAssistant(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<EventTypeOptions>().BindConfiguration(EventTypeOptions.SectionName);
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp =>
+        {
+            var weights = sp.GetRequiredService<IOptions<EventTypeOptions>>().Value.Weights;
+            return weights.Count == 0 ? EventTypeRegistry.Default : new EventTypeRegistry(weights);
+        });
+        services.AddSingleton(sp => new RecordValidator(sp.GetRequiredService<EventTypeRegistry>(), sp.GetRequiredService<TimeProvider>()));
+
+        services.AddSingleton<IMarketplaceStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return options.Provider switch
+            {
+                StorageProvider.PostgreSql => new PostgresMarketplaceStore(sp.GetRequiredService<NpgsqlDataSource>()),
+                _ => new SqliteMarketplaceStore(options.SqlitePath),
+            };
+        });
+        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString
+            ?? throw new InvalidOperationException("Storage:ConnectionString is not set.")));
+        services.AddSingleton<ICatalogStore>(sp => sp.GetRequiredService<IMarketplaceStore>());
+        services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<IMarketplaceStore>());
+        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<IMarketplaceStore>());
+        services.AddSingleton<ICrmStore>(sp => sp.GetRequiredService<IMarketplaceStore>());
+        services.AddSingleton<IExperimentStore>(sp => sp.GetRequiredService<IMarketplaceStore>());
+        services.AddSingleton(sp => new Importer(sp.GetRequiredService<IMarketplaceStore>(), sp.GetRequiredService<RecordValidator>()));
+        services.AddSingleton<StoreInitializer>();
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var api = context.Configuration.GetSection(ApiOptions.SectionName).Get<ApiOptions>() ?? new ApiOptions();
+            kestrel.Limits.MaxRequestBodySize = api.MaxRequestBodyBytes;
+        });
+        return builder;
+    }
+}
+
+/// <summary>Healthy when the store answers a count.</summary>
+internal sealed class StoreHealthCheck(IMarketplaceStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var items = await store.CountItemsAsync(cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy($"{store.Kind}: {items} items");
+        }
+#pragma warning disable CA1031 // a health check reports any failure of the store as unhealthy
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return HealthCheckResult.Unhealthy($"{store.Kind} is not reachable", ex);
+        }
+    }
+}
