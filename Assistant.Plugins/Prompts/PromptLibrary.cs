@@ -10,7 +10,7 @@ public sealed class PromptLibrary
 
     public PromptLibrary(string directory)
     {
-        if (!Directory.Exists(directory))
+        if (!System.IO.Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException($"The prompts folder '{directory}' does not exist.");
         }

@@ -32,7 +32,7 @@ public sealed record CrmSend
 
     public required bool IsTreatment { get; init; }
 
-    /// <summary>The message or arm (for example "Womens E-Mail"); empty for control.</summary>
+    /// <summary>The message or arm (for example "Womens E-Mail"); for control, the hold-out arm's name ("No E-Mail") or empty.</summary>
     public string Variant { get; init; } = "";
 }
 
@@ -62,4 +62,5 @@ public static class CrmOutcomeTypes
     public const string Click = "click";
     public const string Visit = "visit";
     public const string Order = "order";
+    public const string Conversion = "conversion";
 }

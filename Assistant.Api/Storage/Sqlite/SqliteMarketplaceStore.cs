@@ -17,7 +17,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     public SqliteMarketplaceStore(string path)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir))
         {
             Directory.CreateDirectory(dir);
