@@ -37,7 +37,7 @@ public sealed class HillstromSource : IImportSource
     public const string NoEmail = "No E-Mail";
 
     /// <summary>The outcome type for a purchase in the two weeks after the e-mail.</summary>
-    public const string ConversionOutcome = "conversion";
+    public const string ConversionOutcome = CrmOutcomeTypes.Conversion;
 
     private static readonly string[] Columns =
     [
