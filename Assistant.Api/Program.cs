@@ -3,7 +3,9 @@ using Assistant.Api.Endpoints;
 using Assistant.Api.Hosting;
 
 var command = CommandLine.Parse(args);
-var builder = WebApplication.CreateBuilder(command.ConfigurationArgs);
+// Settings files ship beside the binary; relative paths in settings (Storage:DataDirectory) stay relative to the
+// directory the service was started from, which `dotnet run` keeps (RunWorkingDirectory in the project file).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = command.ConfigurationArgs, ContentRootPath = AppContext.BaseDirectory });
 builder.AddAssistant();
 var app = builder.Build();
 
