@@ -172,6 +172,20 @@ public sealed class ApiTests : IClassFixture<AssistantFactory>
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await ProblemAsync(response);
         Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.Equal("Malformed JSON", problem.GetProperty("title").GetString());
+        Assert.False(problem.TryGetProperty("exception", out _));
+    }
+
+    [Fact]
+    public async Task Events_StringWherePriceBelongs_400NamesThePath()
+    {
+        using var content = new StringContent("{\"events\": [{\"eventId\": \"x\", \"price\": \"cheap\"}]}", Encoding.UTF8, "application/json");
+
+        var response = await _client.PostAsync("/v1/events", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var detail = (await ProblemAsync(response)).GetProperty("detail").GetString();
+        Assert.Contains("price", detail, StringComparison.Ordinal);
     }
 
     [Fact]
