@@ -24,6 +24,7 @@ app.MapHealthChecks("/health");
 app.MapCatalogApi();
 app.MapUsersApi();
 app.MapEventsApi();
+app.MapImportApi();
 app.MapGet("/", () => TypedResults.Redirect("/openapi/v1.json")).ExcludeFromDescription();
 
 await app.RunAsync();

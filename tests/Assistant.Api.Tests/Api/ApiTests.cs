@@ -232,6 +232,48 @@ public sealed class ApiTests : IClassFixture<AssistantFactory>
     }
 
     [Fact]
+    public async Task Import_CsvBody_AllOrNothingThenSkipBad()
+    {
+        var user = Unique("user");
+        var ts = Now.ToUnixTimeSeconds();
+        var csv = $"event_id,user_id,item_id,type,timestamp,price\n{user}-1,{user},i1,view,{ts},\n{user}-2,{user},i1,order,{ts},-4\n{user}-3,{user},i2,cart,{ts},5\n";
+
+        using var strict = new StringContent(csv, Encoding.UTF8, "text/csv");
+        var rejected = await _client.PostAsync("/v1/import/events", strict);
+        var afterRejected = await _client.GetFromJsonAsync<UserEventsResponse>($"/v1/users/{user}/events");
+        using var lenient = new StringContent(csv, Encoding.UTF8, "text/csv");
+        var accepted = await _client.PostAsync("/v1/import/events?skipBad=true", lenient);
+        var body = await accepted.Content.ReadFromJsonAsync<ImportResponse>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, rejected.StatusCode);
+        var problem = await ProblemAsync(rejected);
+        Assert.Contains("line 3: price", problem.GetProperty("rowErrors")[0].GetString(), StringComparison.Ordinal);
+        Assert.Empty(afterRejected!.Events);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(2, body!.Stored);
+        Assert.Equal(1, body.BadRows);
+    }
+
+    [Fact]
+    public async Task Import_JsonLinesItemsAndWrongMediaType()
+    {
+        var id = Unique("item");
+        using var jsonl = new StringContent($"{{\"id\": \"{id}\", \"title\": \"Kettle\", \"category\": \"Home/Kitchen\", \"price\": 30}}\n", Encoding.UTF8, "application/x-ndjson");
+        using var xml = new StringContent("<items/>", Encoding.UTF8, "application/xml");
+
+        var ok = await _client.PostAsync("/v1/import/items", jsonl);
+        var unsupported = await _client.PostAsync("/v1/import/items", xml);
+        using var again = new StringContent("x", Encoding.UTF8, "text/csv");
+        var unknownKind = await _client.PostAsync("/v1/import/planets", again);
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/v1/catalog/items/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, unsupported.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknownKind.StatusCode);
+        await ProblemAsync(unsupported);
+    }
+
+    [Fact]
     public async Task Store_IsTheSqliteFileUnderTheDataDirectory()
     {
         await _client.GetAsync("/health");
