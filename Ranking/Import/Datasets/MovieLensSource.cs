@@ -30,8 +30,9 @@ public enum MovieLensEdition
 /// ML-1M <c>age</c> is the bucket code (1, 18, 25, 35, 45, 50, 56) and <c>occupation</c> the numeric code of the
 /// GroupLens README; in ML-100K age is in years and occupation a name. No CRM consent.</description></item>
 /// <item><description>Each rating -> an event of type <c>rating</c> with <see cref="UserEvent.Value"/> = the stars
-/// (whole numbers 1 to 5), timestamp from Unix seconds (UTC), event id <c>ml-{userId}-{movieId}</c> (MovieLens has
-/// at most one rating per user and movie, so the id is unique and stable).</description></item>
+/// (whole numbers 1 to 5), timestamp from Unix seconds (UTC), event id <c>ml1m-{userId}-{movieId}</c> or
+/// <c>ml100k-{userId}-{movieId}</c> (MovieLens has at most one rating per user and movie, so the id is unique and
+/// stable). Item and user ids are the data set's own numbers, so the two editions belong in separate stores.</description></item>
 /// </list>
 /// <para><b>Order and lines.</b> Movies, then users, then ratings, each file in its own order;
 /// <see cref="Row{T}.Line"/> is the 1-based line in the file the record came from (these files have no header).
@@ -155,6 +156,8 @@ public sealed class MovieLensSource : IImportSource
         var userIds = new IdStrings();
         var movieIds = new IdStrings();
         var separator = oneMillion ? "::" : "\t";
+        // The edition is in the event id so that both editions can share a store without their ratings colliding.
+        var eventPrefix = oneMillion ? "ml1m-" : "ml100k-";
         using (var reader = OpenRatings())
         {
             long line = 0;
@@ -166,7 +169,7 @@ public sealed class MovieLensSource : IImportSource
                     continue;
                 }
 
-                if (ParseRating(text, line, separator, userIds, movieIds, chunks.Current.Errors) is { } rating)
+                if (ParseRating(text, line, separator, eventPrefix, userIds, movieIds, chunks.Current.Errors) is { } rating)
                 {
                     chunks.Current.Events.Add(new(line, rating));
                 }
@@ -382,7 +385,7 @@ public sealed class MovieLensSource : IImportSource
     }
 
     // ratings.dat: UserID::MovieID::Rating::Timestamp; u.data: the same four, tab-separated.
-    private static UserEvent? ParseRating(string text, long line, string separator, IdStrings userIds, IdStrings movieIds, List<RowError> errors)
+    private static UserEvent? ParseRating(string text, long line, string separator, string eventPrefix, IdStrings userIds, IdStrings movieIds, List<RowError> errors)
     {
         var span = text.AsSpan();
         Span<Range> f = stackalloc Range[5];
@@ -424,7 +427,7 @@ public sealed class MovieLensSource : IImportSource
 
         return new UserEvent
         {
-            EventId = $"ml-{user}-{movie}",
+            EventId = $"{eventPrefix}{user}-{movie}",
             UserId = userIds.Of(user),
             ItemId = movieIds.Of(movie),
             Type = EventTypeRegistry.Rating,

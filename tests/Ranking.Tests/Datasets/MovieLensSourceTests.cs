@@ -39,7 +39,7 @@ public sealed class MovieLensSourceTests(ITestOutputHelper output)
 
         var (line, first) = contents.Events[0];
         Assert.Equal(1, line);
-        Assert.Equal("ml-1-1193", first.EventId);
+        Assert.Equal("ml1m-1-1193", first.EventId);
         Assert.Equal("1", first.UserId);
         Assert.Equal("1193", first.ItemId);
         Assert.Equal(5.0, first.Value);
@@ -116,7 +116,7 @@ public sealed class MovieLensSourceTests(ITestOutputHelper output)
         var contents = await SourceContents.ReadAsync(source);
 
         var first = contents.Events[0].Value;
-        Assert.Equal("ml-196-242", first.EventId);
+        Assert.Equal("ml100k-196-242", first.EventId);
         Assert.Equal(3.0, first.Value);
         Assert.Equal(881_250_949, first.Timestamp.ToUnixTimeSeconds());
         var toyStory = contents.Items[0].Value;
