@@ -17,6 +17,8 @@ public sealed class PostgresMarketplaceStore(NpgsqlDataSource dataSource) : IMar
     // Any constant shared by all replicas; it only needs to differ from other applications' advisory locks.
     private const long MigrationLockKey = 0x4153_5349_5354_414E;
 
+    private static StoreRows Rows => StoreRows.Postgres;
+
     public string Kind => "postgresql";
 
     public NpgsqlDataSource DataSource => dataSource;
@@ -296,66 +298,66 @@ public sealed class PostgresMarketplaceStore(NpgsqlDataSource dataSource) : IMar
     private const string SendColumns = "send_id, campaign_id, user_id, channel, sent_at, is_treatment, variant";
 
     public async Task<Item?> GetItemAsync(string id, CancellationToken cancellationToken = default) =>
-        await FirstAsync(QueryAsync($"SELECT {ItemColumns} FROM items WHERE id = $1", ReadItem, cancellationToken, id), cancellationToken).ConfigureAwait(false);
+        await FirstAsync(QueryAsync($"SELECT {ItemColumns} FROM items WHERE id = $1", Rows.Item, cancellationToken, id), cancellationToken).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<Item>> ListItemsAsync(string? categoryPrefix, int offset, int limit, CancellationToken cancellationToken = default)
     {
         var rows = string.IsNullOrEmpty(categoryPrefix)
-            ? QueryAsync($"SELECT {ItemColumns} FROM items ORDER BY id LIMIT $1 OFFSET $2", ReadItem, cancellationToken, limit, offset)
-            : QueryAsync($"SELECT {ItemColumns} FROM items WHERE category = $3 OR starts_with(category, $3 || '/') ORDER BY id LIMIT $1 OFFSET $2", ReadItem, cancellationToken, limit, offset, categoryPrefix);
+            ? QueryAsync($"SELECT {ItemColumns} FROM items ORDER BY id LIMIT $1 OFFSET $2", Rows.Item, cancellationToken, limit, offset)
+            : QueryAsync($"SELECT {ItemColumns} FROM items WHERE category = $3 OR starts_with(category, $3 || '/') ORDER BY id LIMIT $1 OFFSET $2", Rows.Item, cancellationToken, limit, offset, categoryPrefix);
         return await ToListAsync(rows, cancellationToken).ConfigureAwait(false);
     }
 
     public IAsyncEnumerable<Item> ReadItemsAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync($"SELECT {ItemColumns} FROM items ORDER BY id", ReadItem, cancellationToken);
+        QueryAsync($"SELECT {ItemColumns} FROM items ORDER BY id", Rows.Item, cancellationToken);
 
     public Task<long> CountItemsAsync(CancellationToken cancellationToken = default) => CountAsync("items", cancellationToken);
 
     public async Task<User?> GetUserAsync(string id, CancellationToken cancellationToken = default) =>
-        await FirstAsync(QueryAsync("SELECT id, attributes::text, consent::text FROM users WHERE id = $1", ReadUser, cancellationToken, id), cancellationToken).ConfigureAwait(false);
+        await FirstAsync(QueryAsync("SELECT id, attributes::text, consent::text FROM users WHERE id = $1", Rows.User, cancellationToken, id), cancellationToken).ConfigureAwait(false);
 
     public IAsyncEnumerable<User> ReadUsersAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT id, attributes::text, consent::text FROM users ORDER BY id", ReadUser, cancellationToken);
+        QueryAsync("SELECT id, attributes::text, consent::text FROM users ORDER BY id", Rows.User, cancellationToken);
 
     public Task<long> CountUsersAsync(CancellationToken cancellationToken = default) => CountAsync("users", cancellationToken);
 
     public IAsyncEnumerable<UserEvent> ReadEventsAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync($"SELECT {EventColumns} FROM events ORDER BY seq", ReadEvent, cancellationToken);
+        QueryAsync($"SELECT {EventColumns} FROM events ORDER BY seq", Rows.Event, cancellationToken);
 
     public async Task<IReadOnlyList<UserEvent>> GetUserEventsAsync(string userId, int limit, CancellationToken cancellationToken = default) =>
         await ToListAsync(QueryAsync(
             $"SELECT {EventColumns} FROM (SELECT * FROM events WHERE user_id = $1 ORDER BY ts DESC, seq DESC LIMIT $2) e ORDER BY ts, seq",
-            ReadEvent, cancellationToken, userId, limit), cancellationToken).ConfigureAwait(false);
+            Rows.Event, cancellationToken, userId, limit), cancellationToken).ConfigureAwait(false);
 
     public Task<long> CountEventsAsync(CancellationToken cancellationToken = default) => CountAsync("events", cancellationToken);
 
     public async Task<CrmCampaign?> GetCampaignAsync(string id, CancellationToken cancellationToken = default) =>
-        await FirstAsync(QueryAsync("SELECT id, name, channel, started_at, description FROM crm_campaigns WHERE id = $1", ReadCampaign, cancellationToken, id), cancellationToken).ConfigureAwait(false);
+        await FirstAsync(QueryAsync("SELECT id, name, channel, started_at, description FROM crm_campaigns WHERE id = $1", Rows.Campaign, cancellationToken, id), cancellationToken).ConfigureAwait(false);
 
     public IAsyncEnumerable<CrmSend> ReadSendsAsync(string? campaignId, CancellationToken cancellationToken = default) =>
         campaignId is null
-            ? QueryAsync($"SELECT {SendColumns} FROM crm_sends ORDER BY seq", ReadSend, cancellationToken)
-            : QueryAsync($"SELECT {SendColumns} FROM crm_sends WHERE campaign_id = $1 ORDER BY seq", ReadSend, cancellationToken, campaignId);
+            ? QueryAsync($"SELECT {SendColumns} FROM crm_sends ORDER BY seq", Rows.Send, cancellationToken)
+            : QueryAsync($"SELECT {SendColumns} FROM crm_sends WHERE campaign_id = $1 ORDER BY seq", Rows.Send, cancellationToken, campaignId);
 
     public IAsyncEnumerable<CrmOutcome> ReadOutcomesAsync(string? campaignId, CancellationToken cancellationToken = default) =>
         campaignId is null
-            ? QueryAsync("SELECT send_id, type, ts, value FROM crm_outcomes ORDER BY seq", ReadOutcome, cancellationToken)
+            ? QueryAsync("SELECT send_id, type, ts, value FROM crm_outcomes ORDER BY seq", Rows.Outcome, cancellationToken)
             : QueryAsync(
                 "SELECT o.send_id, o.type, o.ts, o.value FROM crm_outcomes o JOIN crm_sends s ON s.send_id = o.send_id WHERE s.campaign_id = $1 ORDER BY o.seq",
-                ReadOutcome, cancellationToken, campaignId);
+                Rows.Outcome, cancellationToken, campaignId);
 
     public Task<long> CountSendsAsync(CancellationToken cancellationToken = default) => CountAsync("crm_sends", cancellationToken);
 
     public Task<long> CountOutcomesAsync(CancellationToken cancellationToken = default) => CountAsync("crm_outcomes", cancellationToken);
 
     public async Task<Experiment?> GetExperimentAsync(string name, CancellationToken cancellationToken = default) =>
-        await FirstAsync(QueryAsync("SELECT name, salt, layer, variants::text, created_at FROM experiments WHERE name = $1", ReadExperiment, cancellationToken, name), cancellationToken).ConfigureAwait(false);
+        await FirstAsync(QueryAsync("SELECT name, salt, layer, variants::text, created_at FROM experiments WHERE name = $1", Rows.Experiment, cancellationToken, name), cancellationToken).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<Experiment>> ListExperimentsAsync(CancellationToken cancellationToken = default) =>
-        await ToListAsync(QueryAsync("SELECT name, salt, layer, variants::text, created_at FROM experiments ORDER BY name", ReadExperiment, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await ToListAsync(QueryAsync("SELECT name, salt, layer, variants::text, created_at FROM experiments ORDER BY name", Rows.Experiment, cancellationToken), cancellationToken).ConfigureAwait(false);
 
     public IAsyncEnumerable<Exposure> ReadExposuresAsync(string experiment, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT experiment, user_id, variant, ts FROM exposures WHERE experiment = $1 ORDER BY seq", ReadExposure, cancellationToken, experiment);
+        QueryAsync("SELECT experiment, user_id, variant, ts FROM exposures WHERE experiment = $1 ORDER BY seq", Rows.Exposure, cancellationToken, experiment);
 
     // ---- plumbing ----
 
@@ -436,73 +438,4 @@ public sealed class PostgresMarketplaceStore(NpgsqlDataSource dataSource) : IMar
 
         return list;
     }
-
-    private static DateTimeOffset Time(NpgsqlDataReader r, int i) => new(r.GetFieldValue<DateTime>(i), TimeSpan.Zero);
-
-    private static string? NullableString(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
-
-    private static double? NullableDouble(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetDouble(i);
-
-    private static Item ReadItem(NpgsqlDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        Title = r.GetString(1),
-        Description = r.GetString(2),
-        Category = r.GetString(3),
-        Brand = NullableString(r, 4),
-        Price = NullableDouble(r, 5),
-        Cost = NullableDouble(r, 6),
-        InStock = r.GetBoolean(7),
-        CreatedAt = Time(r, 8),
-        Attributes = StorageJson.ReadStrings(r.GetString(9)),
-    };
-
-    private static User ReadUser(NpgsqlDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        Attributes = StorageJson.ReadStrings(r.GetString(1)),
-        Consent = StorageJson.ReadBools(r.GetString(2)),
-    };
-
-    private static UserEvent ReadEvent(NpgsqlDataReader r) => new()
-    {
-        EventId = r.GetString(0),
-        UserId = r.GetString(1),
-        ItemId = NullableString(r, 2),
-        Type = r.GetString(3),
-        Timestamp = Time(r, 4),
-        Surface = NullableString(r, 5),
-        Query = NullableString(r, 6),
-        ContextItemId = NullableString(r, 7),
-        Price = NullableDouble(r, 8),
-        Quantity = r.IsDBNull(9) ? null : r.GetInt32(9),
-        SessionId = NullableString(r, 10),
-        Value = NullableDouble(r, 11),
-    };
-
-    private static CrmCampaign ReadCampaign(NpgsqlDataReader r) => new()
-    {
-        Id = r.GetString(0), Name = r.GetString(1), Channel = r.GetString(2), StartedAt = Time(r, 3), Description = r.GetString(4),
-    };
-
-    private static CrmSend ReadSend(NpgsqlDataReader r) => new()
-    {
-        SendId = r.GetString(0), CampaignId = r.GetString(1), UserId = r.GetString(2), Channel = r.GetString(3),
-        SentAt = Time(r, 4), IsTreatment = r.GetBoolean(5), Variant = r.GetString(6),
-    };
-
-    private static CrmOutcome ReadOutcome(NpgsqlDataReader r) => new()
-    {
-        SendId = r.GetString(0), Type = r.GetString(1), Timestamp = Time(r, 2), Value = NullableDouble(r, 3),
-    };
-
-    private static Experiment ReadExperiment(NpgsqlDataReader r) => new()
-    {
-        Name = r.GetString(0), Salt = r.GetString(1), Layer = r.GetString(2), Variants = StorageJson.ReadVariants(r.GetString(3)), CreatedAt = Time(r, 4),
-    };
-
-    private static Exposure ReadExposure(NpgsqlDataReader r) => new()
-    {
-        Experiment = r.GetString(0), UserId = r.GetString(1), Variant = r.GetString(2), Timestamp = Time(r, 3),
-    };
 }

@@ -15,6 +15,8 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    private static StoreRows Rows => StoreRows.Sqlite;
+
     public SqliteMarketplaceStore(string path)
     {
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
@@ -341,7 +343,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     public async Task<Item?> GetItemAsync(string id, CancellationToken cancellationToken = default)
     {
-        await foreach (var item in QueryAsync($"SELECT {ItemColumns} FROM items WHERE id = $p0", ReadItem, cancellationToken, id).ConfigureAwait(false))
+        await foreach (var item in QueryAsync($"SELECT {ItemColumns} FROM items WHERE id = $p0", Rows.Item, cancellationToken, id).ConfigureAwait(false))
         {
             return item;
         }
@@ -355,7 +357,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
         var sql = string.IsNullOrEmpty(categoryPrefix)
             ? $"SELECT {ItemColumns} FROM items ORDER BY id LIMIT $p0 OFFSET $p1"
             : $"SELECT {ItemColumns} FROM items WHERE category = $p2 OR substr(category, 1, length($p2) + 1) = $p2 || '/' ORDER BY id LIMIT $p0 OFFSET $p1";
-        await foreach (var item in QueryAsync(sql, ReadItem, cancellationToken, limit, offset, categoryPrefix ?? "").ConfigureAwait(false))
+        await foreach (var item in QueryAsync(sql, Rows.Item, cancellationToken, limit, offset, categoryPrefix ?? "").ConfigureAwait(false))
         {
             list.Add(item);
         }
@@ -364,13 +366,13 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
     }
 
     public IAsyncEnumerable<Item> ReadItemsAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync($"SELECT {ItemColumns} FROM items ORDER BY id", ReadItem, cancellationToken);
+        QueryAsync($"SELECT {ItemColumns} FROM items ORDER BY id", Rows.Item, cancellationToken);
 
     public Task<long> CountItemsAsync(CancellationToken cancellationToken = default) => CountAsync("items", cancellationToken);
 
     public async Task<User?> GetUserAsync(string id, CancellationToken cancellationToken = default)
     {
-        await foreach (var user in QueryAsync("SELECT id, attributes, consent FROM users WHERE id = $p0", ReadUser, cancellationToken, id).ConfigureAwait(false))
+        await foreach (var user in QueryAsync("SELECT id, attributes, consent FROM users WHERE id = $p0", Rows.User, cancellationToken, id).ConfigureAwait(false))
         {
             return user;
         }
@@ -379,18 +381,18 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
     }
 
     public IAsyncEnumerable<User> ReadUsersAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT id, attributes, consent FROM users ORDER BY id", ReadUser, cancellationToken);
+        QueryAsync("SELECT id, attributes, consent FROM users ORDER BY id", Rows.User, cancellationToken);
 
     public Task<long> CountUsersAsync(CancellationToken cancellationToken = default) => CountAsync("users", cancellationToken);
 
     public IAsyncEnumerable<UserEvent> ReadEventsAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync($"SELECT {EventColumns} FROM events ORDER BY seq", ReadEvent, cancellationToken);
+        QueryAsync($"SELECT {EventColumns} FROM events ORDER BY seq", Rows.Event, cancellationToken);
 
     public async Task<IReadOnlyList<UserEvent>> GetUserEventsAsync(string userId, int limit, CancellationToken cancellationToken = default)
     {
         var list = new List<UserEvent>();
         var sql = $"SELECT {EventColumns} FROM (SELECT * FROM events WHERE user_id = $p0 ORDER BY ts DESC, seq DESC LIMIT $p1) ORDER BY ts, seq";
-        await foreach (var e in QueryAsync(sql, ReadEvent, cancellationToken, userId, limit).ConfigureAwait(false))
+        await foreach (var e in QueryAsync(sql, Rows.Event, cancellationToken, userId, limit).ConfigureAwait(false))
         {
             list.Add(e);
         }
@@ -402,7 +404,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     public async Task<CrmCampaign?> GetCampaignAsync(string id, CancellationToken cancellationToken = default)
     {
-        await foreach (var c in QueryAsync("SELECT id, name, channel, started_at, description FROM crm_campaigns WHERE id = $p0", ReadCampaign, cancellationToken, id).ConfigureAwait(false))
+        await foreach (var c in QueryAsync("SELECT id, name, channel, started_at, description FROM crm_campaigns WHERE id = $p0", Rows.Campaign, cancellationToken, id).ConfigureAwait(false))
         {
             return c;
         }
@@ -412,15 +414,15 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     public IAsyncEnumerable<CrmSend> ReadSendsAsync(string? campaignId, CancellationToken cancellationToken = default) =>
         campaignId is null
-            ? QueryAsync($"SELECT {SendColumns} FROM crm_sends ORDER BY seq", ReadSend, cancellationToken)
-            : QueryAsync($"SELECT {SendColumns} FROM crm_sends WHERE campaign_id = $p0 ORDER BY seq", ReadSend, cancellationToken, campaignId);
+            ? QueryAsync($"SELECT {SendColumns} FROM crm_sends ORDER BY seq", Rows.Send, cancellationToken)
+            : QueryAsync($"SELECT {SendColumns} FROM crm_sends WHERE campaign_id = $p0 ORDER BY seq", Rows.Send, cancellationToken, campaignId);
 
     public IAsyncEnumerable<CrmOutcome> ReadOutcomesAsync(string? campaignId, CancellationToken cancellationToken = default) =>
         campaignId is null
-            ? QueryAsync("SELECT send_id, type, ts, value FROM crm_outcomes ORDER BY seq", ReadOutcome, cancellationToken)
+            ? QueryAsync("SELECT send_id, type, ts, value FROM crm_outcomes ORDER BY seq", Rows.Outcome, cancellationToken)
             : QueryAsync(
                 "SELECT o.send_id, o.type, o.ts, o.value FROM crm_outcomes o JOIN crm_sends s ON s.send_id = o.send_id WHERE s.campaign_id = $p0 ORDER BY o.seq",
-                ReadOutcome, cancellationToken, campaignId);
+                Rows.Outcome, cancellationToken, campaignId);
 
     public Task<long> CountSendsAsync(CancellationToken cancellationToken = default) => CountAsync("crm_sends", cancellationToken);
 
@@ -428,7 +430,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     public async Task<Experiment?> GetExperimentAsync(string name, CancellationToken cancellationToken = default)
     {
-        await foreach (var x in QueryAsync("SELECT name, salt, layer, variants, created_at FROM experiments WHERE name = $p0", ReadExperiment, cancellationToken, name).ConfigureAwait(false))
+        await foreach (var x in QueryAsync("SELECT name, salt, layer, variants, created_at FROM experiments WHERE name = $p0", Rows.Experiment, cancellationToken, name).ConfigureAwait(false))
         {
             return x;
         }
@@ -439,7 +441,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
     public async Task<IReadOnlyList<Experiment>> ListExperimentsAsync(CancellationToken cancellationToken = default)
     {
         var list = new List<Experiment>();
-        await foreach (var x in QueryAsync("SELECT name, salt, layer, variants, created_at FROM experiments ORDER BY name", ReadExperiment, cancellationToken).ConfigureAwait(false))
+        await foreach (var x in QueryAsync("SELECT name, salt, layer, variants, created_at FROM experiments ORDER BY name", Rows.Experiment, cancellationToken).ConfigureAwait(false))
         {
             list.Add(x);
         }
@@ -448,7 +450,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
     }
 
     public IAsyncEnumerable<Exposure> ReadExposuresAsync(string experiment, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT experiment, user_id, variant, ts FROM exposures WHERE experiment = $p0 ORDER BY seq", ReadExposure, cancellationToken, experiment);
+        QueryAsync("SELECT experiment, user_id, variant, ts FROM exposures WHERE experiment = $p0 ORDER BY seq", Rows.Exposure, cancellationToken, experiment);
 
     // ---- plumbing ----
 
@@ -488,73 +490,4 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
         return list;
     }
-
-    private static DateTimeOffset Time(SqliteDataReader r, int i) => DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
-
-    private static string? NullableString(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
-
-    private static double? NullableDouble(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetDouble(i);
-
-    private static Item ReadItem(SqliteDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        Title = r.GetString(1),
-        Description = r.GetString(2),
-        Category = r.GetString(3),
-        Brand = NullableString(r, 4),
-        Price = NullableDouble(r, 5),
-        Cost = NullableDouble(r, 6),
-        InStock = r.GetInt64(7) != 0,
-        CreatedAt = Time(r, 8),
-        Attributes = StorageJson.ReadStrings(r.GetString(9)),
-    };
-
-    private static User ReadUser(SqliteDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        Attributes = StorageJson.ReadStrings(r.GetString(1)),
-        Consent = StorageJson.ReadBools(r.GetString(2)),
-    };
-
-    private static UserEvent ReadEvent(SqliteDataReader r) => new()
-    {
-        EventId = r.GetString(0),
-        UserId = r.GetString(1),
-        ItemId = NullableString(r, 2),
-        Type = r.GetString(3),
-        Timestamp = Time(r, 4),
-        Surface = NullableString(r, 5),
-        Query = NullableString(r, 6),
-        ContextItemId = NullableString(r, 7),
-        Price = NullableDouble(r, 8),
-        Quantity = r.IsDBNull(9) ? null : r.GetInt32(9),
-        SessionId = NullableString(r, 10),
-        Value = NullableDouble(r, 11),
-    };
-
-    private static CrmCampaign ReadCampaign(SqliteDataReader r) => new()
-    {
-        Id = r.GetString(0), Name = r.GetString(1), Channel = r.GetString(2), StartedAt = Time(r, 3), Description = r.GetString(4),
-    };
-
-    private static CrmSend ReadSend(SqliteDataReader r) => new()
-    {
-        SendId = r.GetString(0), CampaignId = r.GetString(1), UserId = r.GetString(2), Channel = r.GetString(3),
-        SentAt = Time(r, 4), IsTreatment = r.GetInt64(5) != 0, Variant = r.GetString(6),
-    };
-
-    private static CrmOutcome ReadOutcome(SqliteDataReader r) => new()
-    {
-        SendId = r.GetString(0), Type = r.GetString(1), Timestamp = Time(r, 2), Value = NullableDouble(r, 3),
-    };
-
-    private static Experiment ReadExperiment(SqliteDataReader r) => new()
-    {
-        Name = r.GetString(0), Salt = r.GetString(1), Layer = r.GetString(2), Variants = StorageJson.ReadVariants(r.GetString(3)), CreatedAt = Time(r, 4),
-    };
-
-    private static Exposure ReadExposure(SqliteDataReader r) => new()
-    {
-        Experiment = r.GetString(0), UserId = r.GetString(1), Variant = r.GetString(2), Timestamp = Time(r, 3),
-    };
 }
