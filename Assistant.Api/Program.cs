@@ -25,6 +25,7 @@ app.MapCatalogApi();
 app.MapUsersApi();
 app.MapEventsApi();
 app.MapImportApi();
+app.MapExperimentsApi();
 app.MapGet("/", () => TypedResults.Redirect("/openapi/v1.json")).ExcludeFromDescription();
 
 await app.RunAsync();

@@ -39,3 +39,17 @@ public sealed class EventTypeOptions
     /// <summary>Type name to weight. Empty means the defaults (view 1, cart 3, order 5, share 4, search 0.5, rating 1).</summary>
     public Dictionary<string, double> Weights { get; set; } = [];
 }
+
+/// <summary>The "Experiments" configuration section.</summary>
+public sealed class ExperimentOptions
+{
+    public const string SectionName = "Experiments";
+
+    /// <summary>Share of all users held out of every experiment (they get the defaults), in [0, 0.5].</summary>
+    [Range(0.0, 0.5)]
+    public double HoldoutShare { get; set; }
+
+    /// <summary>Changing it changes who is held out.</summary>
+    [Required]
+    public string HoldoutSalt { get; set; } = "global-holdout";
+}

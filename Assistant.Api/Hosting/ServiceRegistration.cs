@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Ranking.Data;
 using Ranking.Domain;
+using Ranking.Experiments;
 using Ranking.Import;
 
 namespace Assistant.Api.Hosting;
@@ -47,6 +48,13 @@ public static class ServiceRegistration
         services.AddSingleton<IExperimentStore>(sp => sp.GetRequiredService<IMarketplaceStore>());
         services.AddSingleton(sp => new Importer(sp.GetRequiredService<IMarketplaceStore>(), sp.GetRequiredService<RecordValidator>()));
         services.AddSingleton<StoreInitializer>();
+        services.AddOptions<ExperimentOptions>().BindConfiguration(ExperimentOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<ExperimentOptions>>().Value;
+            return new ExperimentAssigner(o.HoldoutShare, o.HoldoutSalt);
+        });
+        services.AddSingleton<ExperimentService>();
 
         services.AddProblemDetails();
         // Binding failures (malformed JSON, a string where a number belongs) reach ProblemExceptionHandler, which says what was wrong.
@@ -54,7 +62,11 @@ public static class ServiceRegistration
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
+        });
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {

@@ -16,6 +16,16 @@ internal static class StorageJson
     public static string Write(IReadOnlyList<ExperimentVariant> variants) =>
         JsonSerializer.Serialize(variants, StorageJsonContext.Default.IReadOnlyListExperimentVariant);
 
+    public static string Write(IReadOnlyList<TargetingRule> rules) =>
+        rules.Count == 0 ? "[]" : JsonSerializer.Serialize(rules, StorageJsonContext.Default.IReadOnlyListTargetingRule);
+
+    public static IReadOnlyList<TargetingRule> ReadTargeting(string json) =>
+        json is "[]" or "" ? [] : JsonSerializer.Deserialize(json, StorageJsonContext.Default.ListTargetingRule) ?? [];
+
+    public static string Write(ExperimentStatus status) => status.ToString().ToLowerInvariant();
+
+    public static ExperimentStatus ReadStatus(string text) => Enum.Parse<ExperimentStatus>(text, ignoreCase: true);
+
     public static IReadOnlyDictionary<string, string> ReadStrings(string json) =>
         json is "{}" or "" ? new Dictionary<string, string>() : JsonSerializer.Deserialize(json, StorageJsonContext.Default.DictionaryStringString) ?? [];
 
@@ -33,4 +43,6 @@ internal static class StorageJson
 [JsonSerializable(typeof(Dictionary<string, bool>))]
 [JsonSerializable(typeof(IReadOnlyList<ExperimentVariant>))]
 [JsonSerializable(typeof(List<ExperimentVariant>))]
+[JsonSerializable(typeof(IReadOnlyList<TargetingRule>))]
+[JsonSerializable(typeof(List<TargetingRule>))]
 internal sealed partial class StorageJsonContext : JsonSerializerContext;

@@ -72,10 +72,14 @@ internal sealed class StoreRows(Func<DbDataReader, int, DateTimeOffset> time)
         SendId = r.GetString(0), Type = r.GetString(1), Timestamp = time(r, 2), Value = NullableDouble(r, 3),
     };
 
-    /// <summary>name, salt, layer, variants, created_at</summary>
+    /// <summary>name, salt, layer, variants, created_at, status, coverage, layer_offset, layer_share, targeting, started_at, stopped_at</summary>
     public Experiment Experiment(DbDataReader r) => new()
     {
         Name = r.GetString(0), Salt = r.GetString(1), Layer = r.GetString(2), Variants = StorageJson.ReadVariants(r.GetString(3)), CreatedAt = time(r, 4),
+        Status = StorageJson.ReadStatus(r.GetString(5)), Coverage = r.GetDouble(6), LayerOffset = r.GetDouble(7), LayerShare = r.GetDouble(8),
+        Targeting = StorageJson.ReadTargeting(r.GetString(9)),
+        StartedAt = r.IsDBNull(10) ? null : time(r, 10),
+        StoppedAt = r.IsDBNull(11) ? null : time(r, 11),
     };
 
     /// <summary>experiment, user_id, variant, ts</summary>

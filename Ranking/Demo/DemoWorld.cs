@@ -162,37 +162,22 @@ internal sealed class DemoWorld
 
     internal static double Uniform(Random rng, double min, double max) => min + ((max - min) * rng.NextDouble());
 
-    /// <summary>
-    /// The demo's own experiment assignment: FNV-1a of "salt:userId", bucket = hash mod 10,000, the first variant
-    /// takes buckets below its share x 10,000.
-    /// </summary>
+    /// <summary>The variant index the service's own assigner gives the user (the demo experiment has no holdout or targeting).</summary>
     internal static int VariantOf(Experiment experiment, string userId)
     {
-        var hash = 2166136261u;
-        foreach (var c in experiment.Salt)
-        {
-            hash = unchecked((hash ^ c) * 16777619u);
-        }
-
-        hash = unchecked((hash ^ ':') * 16777619u);
-        foreach (var c in userId)
-        {
-            hash = unchecked((hash ^ c) * 16777619u);
-        }
-
-        var bucket = (hash % 10_000) / 10_000.0;
-        var cumulative = 0.0;
+        var variant = Assigner.Assign(experiment, userId).Variant;
         for (var v = 0; v < experiment.Variants.Count; v++)
         {
-            cumulative += experiment.Variants[v].Share;
-            if (bucket < cumulative)
+            if (experiment.Variants[v].Name == variant)
             {
                 return v;
             }
         }
 
-        return experiment.Variants.Count - 1;
+        return 0;
     }
+
+    private static readonly Ranking.Experiments.ExperimentAssigner Assigner = new();
 
     private void BuildNodes()
     {
@@ -547,6 +532,8 @@ internal sealed class DemoWorld
             Layer = "home",
             Variants = [new ExperimentVariant("control", 0.5), new ExperimentVariant("v2", 0.5)],
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(ExperimentStartMs),
+            Status = ExperimentStatus.Running,
+            StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(ExperimentStartMs),
         };
     }
 }

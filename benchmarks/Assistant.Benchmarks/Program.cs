@@ -1,10 +1,15 @@
 using Assistant.Benchmarks;
 using BenchmarkDotNet.Running;
 
-// "ingest ..." runs the end-to-end import throughput measurement; anything else goes to BenchmarkDotNet.
+// "ingest ..." measures import throughput, "experiments-sim ..." runs the A/A and power simulations; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "ingest")
 {
     return await IngestThroughput.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "experiments-sim")
+{
+    return ExperimentSimulationRun.Run(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(IngestThroughput).Assembly).Run(args);

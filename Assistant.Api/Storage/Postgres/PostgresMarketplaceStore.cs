@@ -263,14 +263,24 @@ public sealed class PostgresMarketplaceStore(NpgsqlDataSource dataSource) : IMar
         InTransactionAsync(async (connection, tx) =>
         {
             await using var cmd = new NpgsqlCommand("""
-                INSERT INTO experiments (name, salt, layer, variants, created_at) VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (name) DO UPDATE SET salt = excluded.salt, layer = excluded.layer, variants = excluded.variants, created_at = excluded.created_at
+                INSERT INTO experiments (name, salt, layer, variants, created_at, status, coverage, layer_offset, layer_share, targeting, started_at, stopped_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                ON CONFLICT (name) DO UPDATE SET salt = excluded.salt, layer = excluded.layer, variants = excluded.variants, created_at = excluded.created_at,
+                    status = excluded.status, coverage = excluded.coverage, layer_offset = excluded.layer_offset, layer_share = excluded.layer_share,
+                    targeting = excluded.targeting, started_at = excluded.started_at, stopped_at = excluded.stopped_at
                 """, connection, tx);
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = experiment.Name });
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = experiment.Salt });
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = experiment.Layer });
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StorageJson.Write(experiment.Variants), NpgsqlDbType = NpgsqlDbType.Jsonb });
             cmd.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = experiment.CreatedAt.UtcDateTime });
+            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StorageJson.Write(experiment.Status) });
+            cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = experiment.Coverage });
+            cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = experiment.LayerOffset });
+            cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = experiment.LayerShare });
+            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StorageJson.Write(experiment.Targeting), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)experiment.StartedAt?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)experiment.StoppedAt?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
             return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
@@ -295,6 +305,7 @@ public sealed class PostgresMarketplaceStore(NpgsqlDataSource dataSource) : IMar
 
     private const string ItemColumns = "id, title, description, category, brand, price, cost, in_stock, created_at, attributes::text";
     private const string EventColumns = "event_id, user_id, item_id, type, ts, surface, query, context_item_id, price, quantity, session_id, value";
+    private const string ExperimentColumns = "name, salt, layer, variants::text, created_at, status, coverage, layer_offset, layer_share, targeting::text, started_at, stopped_at";
     private const string SendColumns = "send_id, campaign_id, user_id, channel, sent_at, is_treatment, variant";
 
     public async Task<Item?> GetItemAsync(string id, CancellationToken cancellationToken = default) =>
@@ -351,10 +362,10 @@ public sealed class PostgresMarketplaceStore(NpgsqlDataSource dataSource) : IMar
     public Task<long> CountOutcomesAsync(CancellationToken cancellationToken = default) => CountAsync("crm_outcomes", cancellationToken);
 
     public async Task<Experiment?> GetExperimentAsync(string name, CancellationToken cancellationToken = default) =>
-        await FirstAsync(QueryAsync("SELECT name, salt, layer, variants::text, created_at FROM experiments WHERE name = $1", Rows.Experiment, cancellationToken, name), cancellationToken).ConfigureAwait(false);
+        await FirstAsync(QueryAsync($"SELECT {ExperimentColumns} FROM experiments WHERE name = $1", Rows.Experiment, cancellationToken, name), cancellationToken).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<Experiment>> ListExperimentsAsync(CancellationToken cancellationToken = default) =>
-        await ToListAsync(QueryAsync("SELECT name, salt, layer, variants::text, created_at FROM experiments ORDER BY name", Rows.Experiment, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await ToListAsync(QueryAsync($"SELECT {ExperimentColumns} FROM experiments ORDER BY name", Rows.Experiment, cancellationToken), cancellationToken).ConfigureAwait(false);
 
     public IAsyncEnumerable<Exposure> ReadExposuresAsync(string experiment, CancellationToken cancellationToken = default) =>
         QueryAsync("SELECT experiment, user_id, variant, ts FROM exposures WHERE experiment = $1 ORDER BY seq", Rows.Exposure, cancellationToken, experiment);

@@ -76,5 +76,18 @@ internal static class PostgresSchema
             ts timestamptz NOT NULL,
             UNIQUE (experiment, user_id));
         """,
+
+        // 2: experiments run: status, traffic coverage, their slice of the layer, targeting, start and stop.
+        """
+        ALTER TABLE experiments
+            ADD COLUMN status text NOT NULL DEFAULT 'draft',
+            ADD COLUMN coverage double precision NOT NULL DEFAULT 1,
+            ADD COLUMN layer_offset double precision NOT NULL DEFAULT 0,
+            ADD COLUMN layer_share double precision NOT NULL DEFAULT 1,
+            ADD COLUMN targeting jsonb NOT NULL DEFAULT '[]',
+            ADD COLUMN started_at timestamptz,
+            ADD COLUMN stopped_at timestamptz;
+        CREATE INDEX exposures_user ON exposures (user_id);
+        """,
     ];
 }

@@ -303,14 +303,24 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
             await using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
             cmd.CommandText = """
-                INSERT INTO experiments (name, salt, layer, variants, created_at) VALUES ($name, $salt, $layer, $variants, $created_at)
-                ON CONFLICT (name) DO UPDATE SET salt = excluded.salt, layer = excluded.layer, variants = excluded.variants, created_at = excluded.created_at
+                INSERT INTO experiments (name, salt, layer, variants, created_at, status, coverage, layer_offset, layer_share, targeting, started_at, stopped_at)
+                VALUES ($name, $salt, $layer, $variants, $created_at, $status, $coverage, $layer_offset, $layer_share, $targeting, $started_at, $stopped_at)
+                ON CONFLICT (name) DO UPDATE SET salt = excluded.salt, layer = excluded.layer, variants = excluded.variants, created_at = excluded.created_at,
+                    status = excluded.status, coverage = excluded.coverage, layer_offset = excluded.layer_offset, layer_share = excluded.layer_share,
+                    targeting = excluded.targeting, started_at = excluded.started_at, stopped_at = excluded.stopped_at
                 """;
             cmd.Parameters.AddWithValue("$name", experiment.Name);
             cmd.Parameters.AddWithValue("$salt", experiment.Salt);
             cmd.Parameters.AddWithValue("$layer", experiment.Layer);
             cmd.Parameters.AddWithValue("$variants", StorageJson.Write(experiment.Variants));
             cmd.Parameters.AddWithValue("$created_at", experiment.CreatedAt.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$status", StorageJson.Write(experiment.Status));
+            cmd.Parameters.AddWithValue("$coverage", experiment.Coverage);
+            cmd.Parameters.AddWithValue("$layer_offset", experiment.LayerOffset);
+            cmd.Parameters.AddWithValue("$layer_share", experiment.LayerShare);
+            cmd.Parameters.AddWithValue("$targeting", StorageJson.Write(experiment.Targeting));
+            cmd.Parameters.AddWithValue("$started_at", (object?)experiment.StartedAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$stopped_at", (object?)experiment.StoppedAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
             return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
@@ -339,6 +349,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     private const string ItemColumns = "id, title, description, category, brand, price, cost, in_stock, created_at, attributes";
     private const string EventColumns = "event_id, user_id, item_id, type, ts, surface, query, context_item_id, price, quantity, session_id, value";
+    private const string ExperimentColumns = "name, salt, layer, variants, created_at, status, coverage, layer_offset, layer_share, targeting, started_at, stopped_at";
     private const string SendColumns = "send_id, campaign_id, user_id, channel, sent_at, is_treatment, variant";
 
     public async Task<Item?> GetItemAsync(string id, CancellationToken cancellationToken = default)
@@ -430,7 +441,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     public async Task<Experiment?> GetExperimentAsync(string name, CancellationToken cancellationToken = default)
     {
-        await foreach (var x in QueryAsync("SELECT name, salt, layer, variants, created_at FROM experiments WHERE name = $p0", Rows.Experiment, cancellationToken, name).ConfigureAwait(false))
+        await foreach (var x in QueryAsync($"SELECT {ExperimentColumns} FROM experiments WHERE name = $p0", Rows.Experiment, cancellationToken, name).ConfigureAwait(false))
         {
             return x;
         }
@@ -441,7 +452,7 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
     public async Task<IReadOnlyList<Experiment>> ListExperimentsAsync(CancellationToken cancellationToken = default)
     {
         var list = new List<Experiment>();
-        await foreach (var x in QueryAsync("SELECT name, salt, layer, variants, created_at FROM experiments ORDER BY name", Rows.Experiment, cancellationToken).ConfigureAwait(false))
+        await foreach (var x in QueryAsync($"SELECT {ExperimentColumns} FROM experiments ORDER BY name", Rows.Experiment, cancellationToken).ConfigureAwait(false))
         {
             list.Add(x);
         }

@@ -76,5 +76,17 @@ internal static class SqliteSchema
             ts INTEGER NOT NULL,
             UNIQUE (experiment, user_id));
         """,
+
+        // 2: experiments run: status, traffic coverage, their slice of the layer, targeting, start and stop.
+        """
+        ALTER TABLE experiments ADD COLUMN status TEXT NOT NULL DEFAULT 'draft';
+        ALTER TABLE experiments ADD COLUMN coverage REAL NOT NULL DEFAULT 1;
+        ALTER TABLE experiments ADD COLUMN layer_offset REAL NOT NULL DEFAULT 0;
+        ALTER TABLE experiments ADD COLUMN layer_share REAL NOT NULL DEFAULT 1;
+        ALTER TABLE experiments ADD COLUMN targeting TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE experiments ADD COLUMN started_at INTEGER;
+        ALTER TABLE experiments ADD COLUMN stopped_at INTEGER;
+        CREATE INDEX exposures_user ON exposures (user_id);
+        """,
     ];
 }

@@ -290,7 +290,9 @@ public abstract class MarketplaceStoreContract
         var experiment = new Experiment
         {
             Name = "home-v2", Salt = "s42", Layer = "home", CreatedAt = T0,
-            Variants = [new ExperimentVariant("control", 0.5), new ExperimentVariant("treatment", 0.5)],
+            Variants = [new ExperimentVariant("control", 0.5), new ExperimentVariant("treatment", 0.5, new Dictionary<string, string> { ["marginWeight"] = "0.3" })],
+            Status = ExperimentStatus.Running, Coverage = 0.4, LayerOffset = 0.25, LayerShare = 0.5, StartedAt = T0.AddDays(1),
+            Targeting = [new TargetingRule("region", "in", ["north", "south"])],
         };
 
         await store.UpsertExperimentAsync(experiment);
@@ -306,7 +308,15 @@ public abstract class MarketplaceStoreContract
         Assert.NotNull(back);
         Assert.Equal("s43", back.Salt);
         Assert.Equal("home", back.Layer);
-        Assert.Equal(experiment.Variants, back.Variants);
+        Assert.Equal(["control", "treatment"], back.Variants.Select(v => v.Name));
+        Assert.Equal("0.3", back.Variants[1].Parameters!["marginWeight"]);
+        Assert.Equal(ExperimentStatus.Running, back.Status);
+        Assert.Equal(0.4, back.Coverage);
+        Assert.Equal(0.25, back.LayerOffset);
+        Assert.Equal(0.5, back.LayerShare);
+        Assert.Equal(T0.AddDays(1), back.StartedAt);
+        Assert.Null(back.StoppedAt);
+        Assert.Equal(["north", "south"], back.Targeting.Single().Values);
         Assert.Single(await store.ListExperimentsAsync());
         Assert.Equal(new IngestResult(3, 2, 1), result);
         Assert.Equal("control", exposures.Single(x => x.UserId == "u1").Variant);

@@ -28,7 +28,8 @@ public sealed class SqliteStoreTests : MarketplaceStoreContract, IDisposable
         await store.InitializeAsync();
 
         Assert.True(File.Exists(path));
-        Assert.Equal(1, await store.GetSchemaVersionAsync());
+        Assert.Equal(SqliteSchema.Migrations.Count, await store.GetSchemaVersionAsync());
+        Assert.True(SqliteSchema.Migrations.Count >= 2);
     }
 
     public void Dispose()
