@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Assistant.Api.Tests.Api;
 
@@ -21,8 +22,35 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.Demo
     }
 
     private readonly HttpClient _client;
+    private readonly DemoFactory _demo;
 
-    public ExperimentsApiTests(DemoFactory demo) => _client = demo.Factory.CreateClient();
+    public ExperimentsApiTests(DemoFactory demo)
+    {
+        _demo = demo;
+        _client = demo.Factory.CreateClient();
+    }
+
+    [Fact]
+    public async Task AssignAll_TwoRunningLayers_MergesParametersAndLogsAnExposureEach()
+    {
+        var first = Unique("exp");
+        var second = Unique("exp");
+        await _client.PostAsJsonAsync("/v1/experiments", Request(first, layer: Unique("layer"), layerShare: 1));
+        await _client.PostAsJsonAsync("/v1/experiments", Request(second, layer: Unique("layer"), layerShare: 1));
+        await _client.PostAsync($"/v1/experiments/{first}/start", null);
+        await _client.PostAsync($"/v1/experiments/{second}/start", null);
+        var service = _demo.Factory.Services.GetRequiredService<Ranking.Experiments.ExperimentService>();
+        var user = Unique("user");
+
+        var assignments = await service.AssignAllAsync(user, logExposure: true);
+        var firstReport = await _client.GetFromJsonAsync<JsonElement>($"/v1/experiments/{first}/report?metrics=orders");
+        var secondReport = await _client.GetFromJsonAsync<JsonElement>($"/v1/experiments/{second}/report?metrics=orders");
+
+        Assert.Contains(assignments, a => a.Experiment == first && a.InExperiment && a.Parameters.ContainsKey("marginWeight"));
+        Assert.Contains(assignments, a => a.Experiment == second && a.InExperiment);
+        Assert.Equal(1, firstReport.GetProperty("exposedUsers").GetInt64());
+        Assert.Equal(1, secondReport.GetProperty("exposedUsers").GetInt64());
+    }
 
     private static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
 
