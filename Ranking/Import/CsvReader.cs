@@ -10,6 +10,25 @@ public sealed class CsvReader(TextReader reader, char separator = ',')
 {
     private readonly StringBuilder _field = new();
     private long _line;
+    private long _recordStart;
+
+    /// <summary>
+    /// Like <see cref="TryRead"/>, for readers that must not throw on bad input: a quoted field that is never
+    /// closed becomes a row error at the line its record starts on, and ends the read (false).
+    /// </summary>
+    public bool TryReadOrReport(List<string> fields, List<RowError> errors, out long line)
+    {
+        try
+        {
+            return TryRead(fields, out line);
+        }
+        catch (FormatException ex)
+        {
+            line = _recordStart;
+            errors.Add(new RowError(line, "(row)", ex.Message));
+            return false;
+        }
+    }
 
     /// <summary>The next record, or false at the end. <paramref name="line"/> is the 1-based line it starts on.</summary>
     /// <exception cref="FormatException">A quoted field is never closed.</exception>
@@ -31,6 +50,7 @@ public sealed class CsvReader(TextReader reader, char separator = ',')
 
         _line++;
         line = _line;
+        _recordStart = line;
         _field.Clear();
         var quoted = false;
         var i = 0;

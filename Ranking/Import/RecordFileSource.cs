@@ -151,25 +151,7 @@ public sealed class RecordFileSource(string name, Func<TextReader> open, RecordK
         var cellErrors = new List<(string Field, string Message)>();
         while (true)
         {
-            bool more;
-            string? parseError = null;
-            try
-            {
-                more = csv.TryRead(fields, out line);
-            }
-            catch (FormatException ex)
-            {
-                more = false;
-                parseError = ex.Message;
-                line = -1;
-            }
-
-            if (parseError is not null)
-            {
-                chunk.Errors.Add(new RowError(line, "(row)", parseError));
-            }
-
-            if (!more)
+            if (!csv.TryReadOrReport(fields, chunk.Errors, out line))
             {
                 break;
             }

@@ -103,23 +103,7 @@ public sealed class HillstromSource : IImportSource
         long line = 1;
         while (columns is not null)
         {
-            string? broken = null;
-            bool more;
-            try
-            {
-                more = csv.TryRead(fields, out line);
-            }
-            catch (FormatException ex)
-            {
-                (more, broken) = (false, ex.Message);
-            }
-
-            if (broken is not null)
-            {
-                chunks.Current.Errors.Add(new(line + 1, "(row)", broken));
-            }
-
-            if (!more)
+            if (!csv.TryReadOrReport(fields, chunks.Current.Errors, out line))
             {
                 break;
             }

@@ -46,3 +46,22 @@ public sealed class CsvReaderTests
         Assert.Equal(value ?? "", fields[0]);
     }
 }
+
+public sealed class CsvReaderReportTests
+{
+    [Fact]
+    public void TryReadOrReport_UnclosedQuote_ReportsTheLineTheRecordStartsOn()
+    {
+        var reader = new CsvReader(new StringReader("a,b\n1,2\n\n3,\"never closed\n4,5\n"));
+        var fields = new List<string>();
+        var errors = new List<RowError>();
+
+        Assert.True(reader.TryReadOrReport(fields, errors, out _));
+        Assert.True(reader.TryReadOrReport(fields, errors, out var second));
+        Assert.False(reader.TryReadOrReport(fields, errors, out var broken));
+
+        Assert.Equal(2, second);
+        Assert.Equal(4, broken);
+        Assert.Equal(4, Assert.Single(errors).Line);
+    }
+}
