@@ -81,6 +81,71 @@ public sealed class InteractionLog
     public ReadOnlySpan<int> ItemsOf(int user) => Item.AsSpan(RowsOf(user));
 
     /// <summary>
+    /// The rows for which <paramref name="keep"/> is true, with the same user and item index spaces, catalog and
+    /// event types as this log (so a model trained on the subset scores in this log's indices). Order is kept.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="keep"/> does not have one entry per row.</exception>
+    public InteractionLog Subset(ReadOnlySpan<bool> keep)
+    {
+        if (keep.Length != Count)
+        {
+            throw new ArgumentException($"Expected {Count} row flags, got {keep.Length}.", nameof(keep));
+        }
+
+        var n = 0;
+        foreach (var k in keep)
+        {
+            n += k ? 1 : 0;
+        }
+
+        var users = new int[n];
+        var items = new int[n];
+        var types = new byte[n];
+        var times = new long[n];
+        var weights = new float[n];
+        var offsets = new int[UserCount + 1];
+        var j = 0;
+        for (var u = 0; u < UserCount; u++)
+        {
+            for (var r = UserOffsets[u]; r < UserOffsets[u + 1]; r++)
+            {
+                if (!keep[r])
+                {
+                    continue;
+                }
+
+                users[j] = u;
+                items[j] = Item[r];
+                types[j] = Type[r];
+                times[j] = TimestampMs[r];
+                weights[j] = Weight[r];
+                j++;
+            }
+
+            offsets[u + 1] = j;
+        }
+
+        return new InteractionLog(this, users, items, types, times, weights, offsets);
+    }
+
+    private InteractionLog(InteractionLog parent, int[] users, int[] items, byte[] types, long[] timestamps, float[] weights, int[] offsets)
+    {
+        UserIds = parent.UserIds;
+        ItemIds = parent.ItemIds;
+        CatalogItemCount = parent.CatalogItemCount;
+        Items = parent.Items;
+        EventTypes = parent.EventTypes;
+        User = users;
+        Item = items;
+        Type = types;
+        TimestampMs = timestamps;
+        Weight = weights;
+        UserOffsets = offsets;
+        _userIndex = parent._userIndex;
+        _itemIndex = parent._itemIndex;
+    }
+
+    /// <summary>
     /// Reads the whole catalog and event log of a store. Events of types the registry does not know are skipped
     /// (they cannot carry a weight).
     /// </summary>
@@ -96,6 +161,31 @@ public sealed class InteractionLog
         await foreach (var e in events.ReadEventsAsync(cancellationToken).ConfigureAwait(false))
         {
             builder.Add(e);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Reads a whole import source (a data set, the demo marketplace, a file) straight into a log, without a store.
+    /// Rows with errors are skipped; so are events of types the registry does not know.
+    /// </summary>
+    public static async Task<InteractionLog> BuildAsync(
+        Import.IImportSource source, EventTypeRegistry eventTypes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var builder = new InteractionLogBuilder(eventTypes);
+        await foreach (var chunk in source.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var item in chunk.Items)
+            {
+                builder.AddItem(item.Value);
+            }
+
+            foreach (var e in chunk.Events)
+            {
+                builder.Add(e.Value);
+            }
         }
 
         return builder.Build();

@@ -18,6 +18,10 @@ public sealed class ItemTable
         Cost = new float[count];
         InStock = new bool[count];
         CreatedAtMs = new long[count];
+        Title = new string[count];
+        Description = new string[count];
+        Array.Fill(Title, "");
+        Array.Fill(Description, "");
         Array.Fill(CategoryIndex, -1);
         Array.Fill(TopCategoryIndex, -1);
         Array.Fill(BrandIndex, -1);
@@ -47,6 +51,29 @@ public sealed class ItemTable
     /// <summary>Unix milliseconds; 0 when unknown.</summary>
     public long[] CreatedAtMs { get; }
 
+    /// <summary>Title; empty when unknown.</summary>
+    public string[] Title { get; }
+
+    /// <summary>Description; empty when unknown.</summary>
+    public string[] Description { get; }
+
+    /// <summary>Whether the catalog describes the item (false for items seen only in events).</summary>
+    public bool IsKnown(int index) => CategoryIndex[index] >= 0;
+
+    /// <summary>The item's text for a sentence encoder: title, category path, brand and description.</summary>
+    public string TextOf(int index)
+    {
+        if (!IsKnown(index))
+        {
+            return Title[index];
+        }
+
+        var brand = BrandIndex[index] >= 0 ? _brands[BrandIndex[index]] : "";
+        var category = _categories[CategoryIndex[index]].Replace(CategoryPath.Separator.ToString(), " > ", StringComparison.Ordinal);
+        var text = string.Join(". ", new[] { Title[index], category, brand, Description[index] }.Where(s => s.Length > 0));
+        return text;
+    }
+
     /// <summary>Distinct category paths, full paths and top-level ones alike.</summary>
     public IReadOnlyList<string> Categories => _categories;
 
@@ -65,6 +92,8 @@ public sealed class ItemTable
         Price[index] = item.Price is { } p ? (float)p : float.NaN;
         Cost[index] = item.Cost is { } c ? (float)c : float.NaN;
         InStock[index] = item.InStock;
+        Title[index] = item.Title ?? "";
+        Description[index] = item.Description ?? "";
         CreatedAtMs[index] = item.CreatedAt == default ? 0 : item.CreatedAt.ToUnixTimeMilliseconds();
     }
 

@@ -64,6 +64,45 @@ public static class Bootstrap
         }
     }
 
+    /// <summary>
+    /// Percentile bootstrap interval of the mean of one sample (users' metric values, say): each resample draws the
+    /// values with replacement. Same conventions as <see cref="DifferenceInMeans"/>.
+    /// </summary>
+    /// <returns>The interval; undefined when there are fewer than two values or a value is not finite. A constant
+    /// sample gives the point interval [value, value].</returns>
+    public static BootstrapInterval Mean(ReadOnlySpan<double> values, int resamples = 1000, double alpha = 0.05, int seed = 42)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(resamples, 2);
+        SignificanceLevel.ThrowIfInvalid(alpha);
+        if (values.Length < 2 || !Inspect(values, out var constant))
+        {
+            return default;
+        }
+
+        if (constant)
+        {
+            return new BootstrapInterval(values[0], values[0], resamples, true);
+        }
+
+        var scratch = ArrayPool<double>.Shared.Rent(resamples);
+        try
+        {
+            var means = scratch.AsSpan(0, resamples);
+            var random = new Random(seed);
+            for (var r = 0; r < resamples; r++)
+            {
+                means[r] = ResampledMean(values, random);
+            }
+
+            means.Sort();
+            return new BootstrapInterval(Quantile(means, 0.5 * alpha), Quantile(means, 1.0 - (0.5 * alpha)), resamples, true);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scratch);
+        }
+    }
+
     private static double ResampledMean(ReadOnlySpan<double> values, Random random)
     {
         var sum = 0.0;
