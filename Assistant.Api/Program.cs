@@ -14,6 +14,11 @@ if (command.Verb == "import")
     return await ImportCommand.RunAsync(command, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
 }
 
+if (command.Verb == "eval")
+{
+    return await EvalCommand.RunAsync(command, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
+}
+
 await app.Services.GetRequiredService<StoreInitializer>().InitializeAsync(app.Lifetime.ApplicationStopping);
 
 app.UseExceptionHandler();

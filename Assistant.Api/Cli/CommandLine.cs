@@ -6,11 +6,11 @@ namespace Assistant.Api.Cli;
 /// </summary>
 internal sealed record CommandLine(string? Verb, IReadOnlyList<string> Positional, IReadOnlyDictionary<string, string?> Options, string[] ConfigurationArgs)
 {
-    public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "import" };
+    public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "import", "eval" };
 
     // Options the verbs own; a switch has no value.
     private static readonly IReadOnlySet<string> Switches = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "skip-bad", "help" };
-    private static readonly IReadOnlySet<string> Valued = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "format", "data-root", "seed", "scale", "max-errors" };
+    private static readonly IReadOnlySet<string> Valued = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "format", "data-root", "seed", "scale", "max-errors", "models", "split", "max-users", "resamples", "out" };
 
     public static CommandLine Parse(string[] args)
     {

@@ -41,6 +41,44 @@ public readonly struct UserHistory
     /// <summary>A user nobody knows: no index and no events.</summary>
     public static UserHistory Unknown { get; } = new(-1, default, default, default);
 
+    /// <summary>
+    /// The distinct items of the history with their summed event weights, the most recently touched first, at most
+    /// <paramref name="maxItems"/> of them. Events without an item are skipped.
+    /// </summary>
+    public (int[] Items, float[] Weights) DistinctItems(int maxItems = int.MaxValue)
+    {
+        var items = Items.Span;
+        var weights = Weights.Span;
+        var order = new List<int>();
+        var sums = new Dictionary<int, float>();
+        for (var r = items.Length - 1; r >= 0; r--)
+        {
+            var item = items[r];
+            if (item < 0)
+            {
+                continue;
+            }
+
+            if (sums.TryGetValue(item, out var sum))
+            {
+                sums[item] = sum + weights[r];
+            }
+            else if (order.Count < maxItems)
+            {
+                order.Add(item);
+                sums[item] = weights[r];
+            }
+        }
+
+        var w = new float[order.Count];
+        for (var k = 0; k < w.Length; k++)
+        {
+            w[k] = sums[order[k]];
+        }
+
+        return ([.. order], w);
+    }
+
     /// <summary>The whole history of one user of a log.</summary>
     public static UserHistory Of(InteractionLog log, int user)
     {

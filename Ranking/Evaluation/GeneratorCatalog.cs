@@ -1,0 +1,46 @@
+using Ranking.Candidates;
+using Ranking.Data;
+
+namespace Ranking.Evaluation;
+
+/// <summary>
+/// The candidate generators by the names the <c>eval</c> verb takes, each trained with its default settings (the
+/// settings are printed with the results).
+/// </summary>
+public static class GeneratorCatalog
+{
+    /// <summary>Every name, in report order.</summary>
+    public static IReadOnlyList<string> Names { get; } =
+    [
+        "popularity", "itemknn", "ease", "als", "cooc-pmi", "swing", "content",
+    ];
+
+    /// <summary>Trains the named generator on a log.</summary>
+    /// <exception cref="ArgumentException">An unknown name (the message lists the known ones).</exception>
+    public static ICandidateGenerator Train(string name, InteractionLog log, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(log);
+        return name.ToLowerInvariant() switch
+        {
+            "popularity" => PopularityModel.Train(log, cancellationToken: cancellationToken),
+            "itemknn" => ItemKnnModel.Train(log, cancellationToken: cancellationToken),
+            _ => throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
+        };
+    }
+
+    /// <summary>A short description of the settings the catalog trains the named generator with.</summary>
+    public static string Settings(string name) => name.ToLowerInvariant() switch
+    {
+        "popularity" => Describe(new PopularityOptions()),
+        "itemknn" => Describe(new ItemKnnOptions()),
+        _ => "",
+    };
+
+    private static string Describe(object options)
+    {
+        var text = options.ToString() ?? "";
+        var brace = text.IndexOf('{', StringComparison.Ordinal);
+        return brace >= 0 ? text[(brace + 1)..].TrimEnd('}', ' ').Trim() : text;
+    }
+}
