@@ -9,10 +9,12 @@ namespace Ranking.Evaluation;
 /// </summary>
 public static class GeneratorCatalog
 {
+    private static readonly PopularityOptions AllTime = new() { HalfLifeDays = 0 };
+
     /// <summary>Every name, in report order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "popularity", "itemknn", "ease", "als", "cooc-pmi", "swing", "content",
+        "popularity", "popularity-alltime", "itemknn", "ease", "als", "cooc-pmi", "swing", "content",
     ];
 
     /// <summary>Trains the named generator on a log.</summary>
@@ -24,6 +26,7 @@ public static class GeneratorCatalog
         return name.ToLowerInvariant() switch
         {
             "popularity" => PopularityModel.Train(log, cancellationToken: cancellationToken),
+            "popularity-alltime" => PopularityModel.Train(log, AllTime, cancellationToken),
             "itemknn" => ItemKnnModel.Train(log, cancellationToken: cancellationToken),
             _ => throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
         };
@@ -33,6 +36,7 @@ public static class GeneratorCatalog
     public static string Settings(string name) => name.ToLowerInvariant() switch
     {
         "popularity" => Describe(new PopularityOptions()),
+        "popularity-alltime" => Describe(AllTime),
         "itemknn" => Describe(new ItemKnnOptions()),
         _ => "",
     };
