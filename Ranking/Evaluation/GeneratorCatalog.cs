@@ -10,11 +10,15 @@ namespace Ranking.Evaluation;
 public static class GeneratorCatalog
 {
     private static readonly PopularityOptions AllTime = new() { HalfLifeDays = 0 };
+    private static readonly AlsOptions Als = new();
+    private static readonly CoOccurrenceOptions AnalogsPmi = new() { Kind = CoOccurrenceKind.Analogs, Measure = CoOccurrenceMeasure.Pmi };
+    private static readonly CoOccurrenceOptions AnalogsSwing = new() { Kind = CoOccurrenceKind.Analogs, Measure = CoOccurrenceMeasure.Swing };
+    private static readonly CoOccurrenceOptions ComplementsPmi = new() { Kind = CoOccurrenceKind.Complements, Measure = CoOccurrenceMeasure.Pmi };
 
     /// <summary>Every name, in report order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "popularity", "popularity-alltime", "itemknn", "ease", "als", "cooc-pmi", "swing", "content",
+        "popularity", "popularity-alltime", "itemknn", "ease", "als", "cooc-analogs-pmi", "cooc-analogs-swing", "cooc-complements-pmi", "content",
     ];
 
     /// <summary>Trains the named generator on a log.</summary>
@@ -28,6 +32,10 @@ public static class GeneratorCatalog
             "popularity" => PopularityModel.Train(log, cancellationToken: cancellationToken),
             "popularity-alltime" => PopularityModel.Train(log, AllTime, cancellationToken),
             "itemknn" => ItemKnnModel.Train(log, cancellationToken: cancellationToken),
+            "als" => AlsModel.Train(log, Als, cancellationToken: cancellationToken),
+            "cooc-analogs-pmi" => CoOccurrenceModel.Train(log, AnalogsPmi, cancellationToken),
+            "cooc-analogs-swing" => CoOccurrenceModel.Train(log, AnalogsSwing, cancellationToken),
+            "cooc-complements-pmi" => CoOccurrenceModel.Train(log, ComplementsPmi, cancellationToken),
             _ => throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
@@ -38,6 +46,10 @@ public static class GeneratorCatalog
         "popularity" => Describe(new PopularityOptions()),
         "popularity-alltime" => Describe(AllTime),
         "itemknn" => Describe(new ItemKnnOptions()),
+        "als" => Describe(Als),
+        "cooc-analogs-pmi" => Describe(AnalogsPmi),
+        "cooc-analogs-swing" => Describe(AnalogsSwing),
+        "cooc-complements-pmi" => Describe(ComplementsPmi),
         _ => "",
     };
 

@@ -86,7 +86,7 @@ public static class OfflineEvaluation
             }
 
             var trainSeconds = watch.Elapsed.TotalSeconds;
-            var result = RankingEvaluator.Evaluate(model, split, options.Evaluation, trainSeconds, cancellationToken);
+            var result = RankingEvaluator.Evaluate(model, split, options.Evaluation, trainSeconds, cancellationToken) with { Model = name };
             (model as IDisposable)?.Dispose();
             results.Add(result);
             progress?.WriteLine(string.Create(
