@@ -36,6 +36,7 @@ public static class GeneratorCatalog
             "cooc-analogs-pmi" => CoOccurrenceModel.Train(log, AnalogsPmi, cancellationToken),
             "cooc-analogs-swing" => CoOccurrenceModel.Train(log, AnalogsSwing, cancellationToken),
             "cooc-complements-pmi" => CoOccurrenceModel.Train(log, ComplementsPmi, cancellationToken),
+            "content" => BuildContent(log, cancellationToken),
             _ => throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
@@ -50,8 +51,16 @@ public static class GeneratorCatalog
         "cooc-analogs-pmi" => Describe(AnalogsPmi),
         "cooc-analogs-swing" => Describe(AnalogsSwing),
         "cooc-complements-pmi" => Describe(ComplementsPmi),
+        "content" => "MiniLM-L6 sentence encoder over title, category, brand and description; " + Describe(new ContentOptions()),
         _ => "",
     };
+
+    // The encoder is only needed while the catalogue is embedded.
+    private static ContentModel BuildContent(InteractionLog log, CancellationToken cancellationToken)
+    {
+        using var encoder = new MiniLmTextEncoder();
+        return ContentModel.Build(log.Items, encoder, new ContentOptions(), cancellationToken);
+    }
 
     private static string Describe(object options)
     {

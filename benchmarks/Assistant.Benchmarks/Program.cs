@@ -1,15 +1,30 @@
 using Assistant.Benchmarks;
 using BenchmarkDotNet.Running;
 
-// "ingest ..." measures import throughput, "experiments-sim ..." runs the A/A and power simulations; anything else goes to BenchmarkDotNet.
+// "ingest ..." measures import throughput, "experiments-sim ..." runs the A/A and power simulations; "content [n]" measures content similarity; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "ingest")
 {
     return await IngestThroughput.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "als")
+{
+    return await AlsSpeed.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "content")
+{
+    return await ContentSpeed.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "experiments-sim")
 {
     return ExperimentSimulationRun.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "cooc")
+{
+    return await CoOccurrenceSpeed.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(IngestThroughput).Assembly).Run(args);
