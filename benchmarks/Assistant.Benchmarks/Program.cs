@@ -17,6 +17,11 @@ if (args.Length > 0 && args[0] == "content")
     return await ContentSpeed.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "uplift")
+{
+    return await UpliftRun.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "experiments-sim")
 {
     return ExperimentSimulationRun.Run(args[1..]);
@@ -25,6 +30,11 @@ if (args.Length > 0 && args[0] == "experiments-sim")
 if (args.Length > 0 && args[0] == "cooc")
 {
     return await CoOccurrenceSpeed.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "ease")
+{
+    return await EaseSpeed.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(IngestThroughput).Assembly).Run(args);
