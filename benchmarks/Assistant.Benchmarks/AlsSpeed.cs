@@ -11,7 +11,7 @@ using Ranking.Import.Datasets;
 namespace Assistant.Benchmarks;
 
 /// <summary>
-/// ALS training speed and memory (docs/parts/als.md):
+/// ALS training speed and memory (docs/benchmarks/als.md):
 /// <c>dotnet Assistant.Benchmarks.dll als [ml1m|demo|all] [iterations] [demo scale]</c>, defaults all, 5, 33.
 /// ML-1M is the full 1,000,209 user–movie pairs (<c>movielens-1m/user_movie_pairs_all.csv.gz</c>, every pair weight 1);
 /// the demo marketplace at scale 33 has about 10.3M events. 64 factors, 3 CG steps, seed 42; the loss is computed

@@ -9,7 +9,7 @@ using Ranking.Import.Datasets;
 namespace Assistant.Benchmarks;
 
 /// <summary>
-/// Content similarity speed and HNSW quality (docs/parts/content.md): MiniLM encode throughput, exact and HNSW index
+/// Content similarity speed and HNSW quality (docs/benchmarks/content.md): MiniLM encode throughput, exact and HNSW index
 /// build, single-thread query throughput, recall@10 of HNSW against exact (all items as queries), and profile
 /// scoring per user, on the demo catalog, the MovieLens-1M movies and a synthetic set made by perturbing the real
 /// vectors. <c>dotnet run -c Release --project benchmarks/Assistant.Benchmarks -- content [syntheticCount]</c>

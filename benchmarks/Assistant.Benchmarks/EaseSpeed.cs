@@ -11,7 +11,7 @@ using Ranking.Import.Datasets;
 namespace Assistant.Benchmarks;
 
 /// <summary>
-/// EASE speed and memory (docs/parts/ease.md):
+/// EASE speed and memory (docs/benchmarks/ease.md):
 /// <c>dotnet Assistant.Benchmarks.dll ease [all|inverse|data|ml100k|ml1m|sports] [orders...]</c>, default all.
 /// "inverse" times <see cref="DenseSpd.CholeskyInPlace"/> and <see cref="DenseSpd.InvertInPlace"/> on random
 /// diagonally dominant SPD matrices (orders 2,000, 4,000 and 8,000 unless given; seed 42) and checks G·P = I on 8

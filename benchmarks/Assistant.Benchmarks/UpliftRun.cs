@@ -6,7 +6,7 @@ using Ranking.Import.Datasets;
 namespace Assistant.Benchmarks;
 
 /// <summary>
-/// Uplift learners on the Hillstrom e-mail test (docs/parts/uplift.md): <c>dotnet Assistant.Benchmarks.dll uplift [resamples]</c>.
+/// Uplift learners on the Hillstrom e-mail test (docs/benchmarks/uplift.md): <c>dotnet Assistant.Benchmarks.dll uplift [resamples]</c>.
 /// Prints Markdown: per set-up (arm × target), each learner's uplift@30%, normalised Qini AUC and AUUC on the test half,
 /// with bootstrap 95% intervals.
 /// </summary>
