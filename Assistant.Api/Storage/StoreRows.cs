@@ -66,6 +66,12 @@ internal sealed class StoreRows(Func<DbDataReader, int, DateTimeOffset> time)
         SentAt = time(r, 4), IsTreatment = r.GetBoolean(5), Variant = r.GetString(6),
     };
 
+    /// <summary>campaign_id, plan, created_at</summary>
+    public CrmPlanDocument Plan(DbDataReader r) => new()
+    {
+        CampaignId = r.GetString(0), Json = r.GetString(1), CreatedAt = time(r, 2),
+    };
+
     /// <summary>send_id, type, ts, value</summary>
     public CrmOutcome Outcome(DbDataReader r) => new()
     {

@@ -77,6 +77,12 @@ public interface ICrmStore
     Task<long> CountSendsAsync(CancellationToken cancellationToken = default);
 
     Task<long> CountOutcomesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a campaign plan, replacing an earlier plan of the same campaign.</summary>
+    Task SavePlanAsync(CrmPlanDocument plan, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored plan of a campaign; null when it has none (an imported campaign, say).</summary>
+    Task<CrmPlanDocument?> GetPlanAsync(string campaignId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Experiments and exposures (the first exposure of a user to an experiment is kept).</summary>

@@ -49,6 +49,20 @@ public sealed record CrmOutcome
     public double? Value { get; init; }
 }
 
+/// <summary>
+/// A planned campaign as stored: the plan's JSON document (goal, budget, holdout, audience statistics, the message of
+/// each send) beside the campaign and its send rows.
+/// </summary>
+public sealed record CrmPlanDocument
+{
+    public required string CampaignId { get; init; }
+
+    /// <summary>The plan, serialised by the host.</summary>
+    public required string Json { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+}
+
 public static class CrmChannels
 {
     public const string Email = "email";

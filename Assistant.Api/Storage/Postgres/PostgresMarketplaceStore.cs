@@ -359,6 +359,22 @@ public sealed class PostgresMarketplaceStore(NpgsqlDataSource dataSource) : IMar
 
     public Task<long> CountSendsAsync(CancellationToken cancellationToken = default) => CountAsync("crm_sends", cancellationToken);
 
+    public Task SavePlanAsync(CrmPlanDocument plan, CancellationToken cancellationToken = default) =>
+        InTransactionAsync(async (connection, tx) =>
+        {
+            await using var cmd = new NpgsqlCommand("""
+                INSERT INTO crm_plans (campaign_id, plan, created_at) VALUES ($1, $2::jsonb, $3)
+                ON CONFLICT (campaign_id) DO UPDATE SET plan = excluded.plan, created_at = excluded.created_at
+                """, connection, tx);
+            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = plan.CampaignId });
+            cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = plan.Json });
+            cmd.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = plan.CreatedAt.UtcDateTime });
+            return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async Task<CrmPlanDocument?> GetPlanAsync(string campaignId, CancellationToken cancellationToken = default) =>
+        await FirstAsync(QueryAsync("SELECT campaign_id, plan::text, created_at FROM crm_plans WHERE campaign_id = $1", Rows.Plan, cancellationToken, campaignId), cancellationToken).ConfigureAwait(false);
+
     public Task<long> CountOutcomesAsync(CancellationToken cancellationToken = default) => CountAsync("crm_outcomes", cancellationToken);
 
     public async Task<Experiment?> GetExperimentAsync(string name, CancellationToken cancellationToken = default) =>

@@ -89,5 +89,13 @@ internal static class PostgresSchema
             ADD COLUMN stopped_at timestamptz;
         CREATE INDEX exposures_user ON exposures (user_id);
         """,
+
+        // 3: campaign plans (the JSON document of POST /v1/crm/campaigns).
+        """
+        CREATE TABLE crm_plans (
+            campaign_id text NOT NULL PRIMARY KEY,
+            plan jsonb NOT NULL,
+            created_at timestamptz NOT NULL);
+        """,
     ];
 }

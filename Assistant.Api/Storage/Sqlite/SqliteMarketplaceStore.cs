@@ -439,6 +439,31 @@ public sealed class SqliteMarketplaceStore : IMarketplaceStore, IDisposable
 
     public Task<long> CountOutcomesAsync(CancellationToken cancellationToken = default) => CountAsync("crm_outcomes", cancellationToken);
 
+    public Task SavePlanAsync(CrmPlanDocument plan, CancellationToken cancellationToken = default) =>
+        WriteAsync(async (connection, tx) =>
+        {
+            await using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO crm_plans (campaign_id, plan, created_at) VALUES ($id, $plan, $created_at)
+                ON CONFLICT (campaign_id) DO UPDATE SET plan = excluded.plan, created_at = excluded.created_at
+                """;
+            cmd.Parameters.AddWithValue("$id", plan.CampaignId);
+            cmd.Parameters.AddWithValue("$plan", plan.Json);
+            cmd.Parameters.AddWithValue("$created_at", plan.CreatedAt.ToUnixTimeMilliseconds());
+            return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async Task<CrmPlanDocument?> GetPlanAsync(string campaignId, CancellationToken cancellationToken = default)
+    {
+        await foreach (var plan in QueryAsync("SELECT campaign_id, plan, created_at FROM crm_plans WHERE campaign_id = $p0", Rows.Plan, cancellationToken, campaignId).ConfigureAwait(false))
+        {
+            return plan;
+        }
+
+        return null;
+    }
+
     public async Task<Experiment?> GetExperimentAsync(string name, CancellationToken cancellationToken = default)
     {
         await foreach (var x in QueryAsync($"SELECT {ExperimentColumns} FROM experiments WHERE name = $p0", Rows.Experiment, cancellationToken, name).ConfigureAwait(false))

@@ -88,5 +88,13 @@ internal static class SqliteSchema
         ALTER TABLE experiments ADD COLUMN stopped_at INTEGER;
         CREATE INDEX exposures_user ON exposures (user_id);
         """,
+
+        // 3: campaign plans (the JSON document of POST /v1/crm/campaigns).
+        """
+        CREATE TABLE crm_plans (
+            campaign_id TEXT NOT NULL PRIMARY KEY,
+            plan TEXT NOT NULL,
+            created_at INTEGER NOT NULL);
+        """,
     ];
 }

@@ -244,6 +244,22 @@ public abstract class MarketplaceStoreContract
     }
 
     [SkippableFact]
+    public async Task Crm_Plans_RoundTripAndAreReplaced()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Null(await store.GetPlanAsync("c1"));
+
+        await store.SavePlanAsync(new CrmPlanDocument { CampaignId = "c1", Json = """{"budget": 10}""", CreatedAt = T0 });
+        await store.SavePlanAsync(new CrmPlanDocument { CampaignId = "c1", Json = """{"budget": 20}""", CreatedAt = T0.AddHours(1) });
+
+        var plan = await store.GetPlanAsync("c1");
+        Assert.NotNull(plan);
+        using var json = System.Text.Json.JsonDocument.Parse(plan.Json);
+        Assert.Equal(20, json.RootElement.GetProperty("budget").GetInt32());
+        Assert.Equal(T0.AddHours(1), plan.CreatedAt);
+    }
+
+    [SkippableFact]
     public async Task Crm_SendsAndOutcomes_AreIdempotentAndReadByCampaign()
     {
         var store = await CreateStoreAsync();
