@@ -18,7 +18,7 @@ internal static class EvalCommand
         Usage:
           eval <movielens-100k|movielens-1m|amazon-sports|rees46|demo|store> [--models a,b,...|all] [--split loo|temporal]
                [--max-users N] [--resamples N] [--out DIR] [--data-root DIR] [--scale X] [--seed N]
-        Models: popularity, popularity-alltime, itemknn, ease, als, cooc-analogs-pmi, cooc-analogs-swing, cooc-complements-pmi, content (default: all).
+        Models: popularity, popularity-alltime, itemknn, ease, als, cooc-analogs-pmi, cooc-analogs-swing, cooc-complements-pmi, content, sequential (default: all; sequential trains for minutes).
         loo: leave-one-out, the last new item of each user is the target; temporal: the last 10 % of events are the test.
         Writes DIR/eval-<data>-<split>.md and .json (DIR defaults to ./eval). The protocol is in docs/EVALUATION.md.
         """;

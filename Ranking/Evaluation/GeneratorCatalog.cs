@@ -12,6 +12,10 @@ public static class GeneratorCatalog
     private static readonly PopularityOptions AllTime = new() { HalfLifeDays = 0 };
     // Chosen on the leave-one-out validation stage of ML-1M and Amazon Sports (docs/BENCHMARKS.md): lower confidence
     // scaling than the model's default helps on these sparse, one-event-per-pair data sets.
+    // The transformer with a fixed epoch count (the catalog trains without a validation split): 34 was the best
+    // epoch of early stopping on Amazon Sports (docs/benchmarks/sequential.md).
+    private static readonly Sequential.SequentialOptions SequentialSettings = new() { Dropout = 0.5f, Epochs = 34 };
+
     private static readonly AlsOptions Als = new() { Alpha = 5, Regularization = 10 };
     private static readonly CoOccurrenceOptions AnalogsPmi = new() { Kind = CoOccurrenceKind.Analogs, Measure = CoOccurrenceMeasure.Pmi };
     private static readonly CoOccurrenceOptions AnalogsSwing = new() { Kind = CoOccurrenceKind.Analogs, Measure = CoOccurrenceMeasure.Swing };
@@ -20,7 +24,7 @@ public static class GeneratorCatalog
     /// <summary>Every name, in report order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "popularity", "popularity-alltime", "itemknn", "ease", "als", "cooc-analogs-pmi", "cooc-analogs-swing", "cooc-complements-pmi", "content",
+        "popularity", "popularity-alltime", "itemknn", "ease", "als", "cooc-analogs-pmi", "cooc-analogs-swing", "cooc-complements-pmi", "content", "sequential",
     ];
 
     /// <summary>Trains the named generator on a log.</summary>
@@ -40,6 +44,7 @@ public static class GeneratorCatalog
             "cooc-analogs-swing" => CoOccurrenceModel.Train(log, AnalogsSwing, cancellationToken),
             "cooc-complements-pmi" => CoOccurrenceModel.Train(log, ComplementsPmi, cancellationToken),
             "content" => BuildContent(log, cancellationToken),
+            "sequential" => Sequential.SequentialModel.Train(log, SequentialSettings, cancellationToken: cancellationToken),
             _ => throw new ArgumentException($"Unknown model '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
@@ -55,6 +60,7 @@ public static class GeneratorCatalog
         "cooc-analogs-pmi" => Describe(AnalogsPmi),
         "cooc-analogs-swing" => Describe(AnalogsSwing),
         "cooc-complements-pmi" => Describe(ComplementsPmi),
+        "sequential" => Describe(SequentialSettings),
         "content" => "MiniLM-L6 sentence encoder over title, category, brand and description; " + Describe(new ContentOptions()),
         _ => "",
     };

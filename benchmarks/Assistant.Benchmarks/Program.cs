@@ -37,5 +37,10 @@ if (args.Length > 0 && args[0] == "ease")
     return await EaseSpeed.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "sequential")
+{
+    return await SequentialRun.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(IngestThroughput).Assembly).Run(args);
 return 0;

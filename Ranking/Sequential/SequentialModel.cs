@@ -1,0 +1,286 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+using Ranking.Candidates;
+using Ranking.Data;
+using Ranking.Evaluation;
+
+namespace Ranking.Sequential;
+
+/// <summary>
+/// A SASRec-style next-item model: a causal transformer (pre-norm blocks of multi-head self-attention and a GELU
+/// feed-forward layer, learned positions) reads the user's most recent items; the output at the last position is
+/// the user state, and an item's score is its dot product with the item's embedding (the input table, tied).
+/// Forward and backward passes are written by hand on flat float arrays (see <see cref="SequentialNetwork"/>).
+/// </summary>
+/// <remarks>
+/// <para>Training uses every prefix position of each user's last <see cref="SequentialOptions.MaxLength"/> + 1
+/// items, sampled softmax (or full softmax), AdamW with warm-up, decay and gradient clipping, and optional early
+/// stopping on leave-one-out validation NDCG@10. The same data and options give the same weights bit for bit on any
+/// number of threads.</para>
+/// <para>Events without an item (searches) are skipped. Items with no training event are never recommended (they
+/// score −∞). A history without any item gets no answer (<see cref="Score"/> returns false).</para>
+/// </remarks>
+public sealed class SequentialModel : ICandidateGenerator
+{
+    private const string ArtifactKind = "sequential";
+    private const int ArtifactVersion = 1;
+
+    private readonly int[] _itemCounts;
+    private readonly ConcurrentBag<Workspace> _workspaces = [];
+
+    private SequentialModel(SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts)
+    {
+        Options = options;
+        ItemCount = itemCount;
+        Layout = new ParameterLayout(itemCount, options);
+        ParameterArray = parameters;
+        _itemCounts = itemCounts;
+    }
+
+    public string Name => "sequential";
+
+    public int ItemCount { get; }
+
+    /// <summary>The settings the model was trained with.</summary>
+    public SequentialOptions Options { get; }
+
+    /// <summary>Width of the user state and of every item embedding.</summary>
+    public int Width => Options.Width;
+
+    /// <summary>Number of trainable floats.</summary>
+    public int ParameterCount => Layout.Total;
+
+    /// <summary>Epochs trained (when training stopped early, fewer than <see cref="SequentialOptions.Epochs"/>); 0 after <see cref="Load"/>.</summary>
+    public int EpochsRun { get; internal set; }
+
+    /// <summary>The epoch whose weights were kept (the best validation NDCG@10); 0 without validation or after <see cref="Load"/>.</summary>
+    public int BestEpoch { get; internal set; }
+
+    /// <summary>The item embedding table, row-major: item i is <c>[i · Width, (i + 1) · Width)</c>.</summary>
+    public ReadOnlySpan<float> ItemEmbeddings => ParameterArray.AsSpan(Layout.ItemTable, ItemCount * Width);
+
+    internal ParameterLayout Layout { get; }
+
+    internal float[] ParameterArray { get; }
+
+    /// <summary>
+    /// Trains a model on a log. With <paramref name="validation"/> (for example
+    /// <c>Splits.LeaveOneOut(log, LeaveOneOutStage.Validation)</c> whose <c>Train</c> is <paramref name="train"/>), NDCG@10
+    /// is measured every <see cref="SequentialOptions.ValidateEvery"/> epochs and the best weights are kept.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Invalid options.</exception>
+    /// <exception cref="ArgumentException">The validation split scores another item space, or no user has two items.</exception>
+    public static SequentialModel Train(
+        InteractionLog train, SequentialOptions options, EvaluationSplit? validation = null, IProgress<SequentialEpoch>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (validation is not null && validation.Train.ItemCount != train.ItemCount)
+        {
+            throw new ArgumentException("The validation split must share the training log's item indices.", nameof(validation));
+        }
+
+        var counts = new int[train.ItemCount];
+        foreach (var item in train.Item)
+        {
+            if (item >= 0)
+            {
+                counts[item]++;
+            }
+        }
+
+        var layout = new ParameterLayout(train.ItemCount, options);
+        var parameters = new float[layout.Total];
+        layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts);
+        var trainer = new SequentialTrainer(model, train, counts, cancellationToken);
+        if (trainer.SequenceCount == 0)
+        {
+            throw new ArgumentException("No user has two items to learn a transition from.", nameof(train));
+        }
+
+        trainer.Run(validation, progress, cancellationToken);
+        return model;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the last <see cref="SequentialOptions.MaxLength"/> items of the history (searches skipped); the
+    /// user index is not used, so unknown users with a history are scored too.</remarks>
+    public bool Score(in UserHistory user, Span<float> scores)
+    {
+        if (scores.Length != ItemCount)
+        {
+            throw new ArgumentException($"Expected {ItemCount} scores, got {scores.Length}.", nameof(scores));
+        }
+
+        var d = Width;
+        Span<float> state = d <= 256 ? stackalloc float[d] : new float[d];
+        if (!TryComputeState(user.Items.Span, state))
+        {
+            return false;
+        }
+
+        var table = ItemEmbeddings;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            scores[i] = _itemCounts[i] > 0 ? TensorPrimitives.Dot(table.Slice(i * d, d), state) : float.NegativeInfinity;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The user state (length <see cref="Width"/>) after the given items, oldest first; only the last
+    /// <see cref="SequentialOptions.MaxLength"/> items with index ≥ 0 count. Cache it: scoring a candidate is then one dot
+    /// product with <see cref="ItemEmbeddings"/>.
+    /// </summary>
+    /// <returns>False when there is no item (negative indices are searches) — then <paramref name="state"/> is untouched.</returns>
+    /// <exception cref="ArgumentException"><paramref name="state"/> is shorter than <see cref="Width"/>, or an item is ≥ <see cref="ItemCount"/>.</exception>
+    public bool TryComputeState(ReadOnlySpan<int> items, Span<float> state)
+    {
+        if (state.Length < Width)
+        {
+            throw new ArgumentException($"The state needs {Width} floats.", nameof(state));
+        }
+
+        var workspace = _workspaces.TryTake(out var w) ? w : new Workspace(Layout, 0, 0);
+        try
+        {
+            // Walk back from the newest item to fill at most MaxLength slots, then lay them out oldest first.
+            var count = 0;
+            for (var r = items.Length - 1; r >= 0 && count < Options.MaxLength; r--)
+            {
+                if (items[r] < 0)
+                {
+                    continue;
+                }
+
+                if (items[r] >= ItemCount)
+                {
+                    throw new ArgumentException($"Item {items[r]} is outside the model's {ItemCount} items.", nameof(items));
+                }
+
+                workspace.Ids[count++] = items[r];
+            }
+
+            if (count == 0)
+            {
+                return false;
+            }
+
+            workspace.Ids.AsSpan(0, count).Reverse();
+            var random = default(SplitMix);
+            SequentialNetwork.Forward(Layout, ParameterArray, workspace, count, 0f, ref random);
+            workspace.State.AsSpan((count - 1) * Width, Width).CopyTo(state);
+            return true;
+        }
+        finally
+        {
+            _workspaces.Add(workspace);
+        }
+    }
+
+    /// <summary>Writes the model as an artifact of kind "sequential", version 1: options, item counts and weights.</summary>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var writer = new ArtifactWriter(stream, ArtifactKind, ArtifactVersion, ItemCount);
+        var o = Options;
+        writer.Write(o.Layers);
+        writer.Write(o.Heads);
+        writer.Write(o.Width);
+        writer.Write(o.FeedForwardWidth);
+        writer.Write(o.MaxLength);
+        writer.Write(o.Dropout);
+        writer.Write(o.LearningRate);
+        writer.Write(o.WeightDecay);
+        writer.Write(o.WarmupSteps);
+        writer.Write(o.GradientClip);
+        writer.Write(o.Epochs);
+        writer.Write(o.BatchSize);
+        writer.Write(o.Negatives);
+        writer.Write((int)o.Sampling);
+        writer.Write(o.FullSoftmax);
+        writer.Write(o.Seed);
+        writer.Write(o.Patience);
+        writer.Write(o.ValidateEvery);
+        writer.Write(o.ValidationUsers ?? -1);
+        writer.Write(o.Shards);
+        writer.Write(o.MaxDegreeOfParallelism);
+        writer.WriteArray<int>(_itemCounts);
+        writer.WriteArray<float>(ParameterArray);
+    }
+
+    /// <summary>Reads a model written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">Not a "sequential" version 1 artifact, truncated, or inconsistent.</exception>
+    public static SequentialModel Load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var reader = new ArtifactReader(stream, ArtifactKind, ArtifactVersion);
+        var itemCount = reader.ItemCount;
+        var options = new SequentialOptions
+        {
+            Layers = reader.ReadInt32(),
+            Heads = reader.ReadInt32(),
+            Width = reader.ReadInt32(),
+            FeedForwardWidth = reader.ReadInt32(),
+            MaxLength = reader.ReadInt32(),
+            Dropout = reader.ReadSingle(),
+            LearningRate = reader.ReadSingle(),
+            WeightDecay = reader.ReadSingle(),
+            WarmupSteps = reader.ReadInt32(),
+            GradientClip = reader.ReadSingle(),
+            Epochs = reader.ReadInt32(),
+            BatchSize = reader.ReadInt32(),
+            Negatives = reader.ReadInt32(),
+            Sampling = (NegativeSampling)reader.ReadInt32(),
+            FullSoftmax = reader.ReadBoolean(),
+            Seed = reader.ReadInt32(),
+            Patience = reader.ReadInt32(),
+            ValidateEvery = reader.ReadInt32(),
+            ValidationUsers = reader.ReadInt32() is var users and >= 0 ? users : null,
+            Shards = reader.ReadInt32(),
+            MaxDegreeOfParallelism = reader.ReadInt32(),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new InvalidDataException("The sequential artifact holds invalid options.", e);
+        }
+
+        var counts = reader.ReadArray<int>();
+        var parameters = reader.ReadArray<float>();
+        var layout = new ParameterLayout(itemCount, options);
+        if (counts.Length != itemCount || parameters.Length != layout.Total)
+        {
+            throw new InvalidDataException("The sequential artifact's arrays do not match its item count and options.");
+        }
+
+        return new SequentialModel(options, itemCount, parameters, counts);
+    }
+
+    /// <summary>A model with fresh weights and no training, for gradient checks.</summary>
+    internal static (SequentialModel Model, SequentialTrainer Trainer) CreateUntrained(InteractionLog train, SequentialOptions options)
+    {
+        options.Validate();
+        var counts = new int[train.ItemCount];
+        foreach (var item in train.Item)
+        {
+            if (item >= 0)
+            {
+                counts[item]++;
+            }
+        }
+
+        var layout = new ParameterLayout(train.ItemCount, options);
+        var parameters = new float[layout.Total];
+        layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts);
+        return (model, new SequentialTrainer(model, train, counts, CancellationToken.None));
+    }
+}

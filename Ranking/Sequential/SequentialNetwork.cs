@@ -1,0 +1,474 @@
+using System.Numerics.Tensors;
+
+namespace Ranking.Sequential;
+
+/// <summary>Offsets of one transformer block's tensors in the flat parameter array.</summary>
+internal readonly record struct BlockLayout(
+    int Norm1Gain, int Norm1Bias, int Qkv, int QkvBias, int Output, int OutputBias,
+    int Norm2Gain, int Norm2Bias, int Up, int UpBias, int Down, int DownBias);
+
+/// <summary>
+/// Where every tensor lives in the one flat parameter array (and, identically, in a gradient array): the item table
+/// first (row i is item i, tied with the output layer), then positions, the blocks and the final norm.
+/// </summary>
+internal sealed class ParameterLayout
+{
+    public ParameterLayout(int items, SequentialOptions options)
+    {
+        Items = items;
+        Width = options.Width;
+        FeedForward = options.EffectiveFeedForwardWidth;
+        MaxLength = options.MaxLength;
+        Heads = options.Heads;
+        var d = Width;
+        var f = FeedForward;
+        var offset = 0;
+        var decayed = new List<(int, int, bool)>();
+
+        int Take(int length, bool decay)
+        {
+            var start = offset;
+            decayed.Add((start, length, decay));
+            offset += length;
+            return start;
+        }
+
+        ItemTable = Take(checked(items * d), decay: true);
+        Positions = Take(MaxLength * d, decay: true);
+        Blocks = new BlockLayout[options.Layers];
+        for (var l = 0; l < Blocks.Length; l++)
+        {
+            Blocks[l] = new BlockLayout(
+                Take(d, false), Take(d, false), Take(d * 3 * d, true), Take(3 * d, false), Take(d * d, true), Take(d, false),
+                Take(d, false), Take(d, false), Take(d * f, true), Take(f, false), Take(f * d, true), Take(d, false));
+        }
+
+        FinalGain = Take(d, false);
+        FinalBias = Take(d, false);
+        Total = offset;
+        Ranges = [.. decayed];
+    }
+
+    public int Items { get; }
+
+    public int Width { get; }
+
+    public int FeedForward { get; }
+
+    public int MaxLength { get; }
+
+    public int Heads { get; }
+
+    public int ItemTable { get; }
+
+    public int Positions { get; }
+
+    public BlockLayout[] Blocks { get; }
+
+    public int FinalGain { get; }
+
+    public int FinalBias { get; }
+
+    /// <summary>Length of the parameter array.</summary>
+    public int Total { get; }
+
+    /// <summary>Every tensor as (offset, length, takes weight decay).</summary>
+    public (int Offset, int Length, bool Decay)[] Ranges { get; }
+
+    /// <summary>Where the item table ends: everything after it is small and handled densely.</summary>
+    public int ItemTableEnd => ItemTable + (Items * Width);
+
+    /// <summary>Initial weights: N(0, 0.02) for matrices, embeddings and positions (the projections into the residual
+    /// stream scaled by 1/√(2·layers), as in GPT-2), gains 1, biases 0.</summary>
+    public void Initialise(Span<float> parameters, ulong seed)
+    {
+        var random = new SplitMix(seed);
+        parameters.Clear();
+        Gaussian(parameters.Slice(ItemTable, Items * Width), 0.02f, ref random);
+        Gaussian(parameters.Slice(Positions, MaxLength * Width), 0.02f, ref random);
+        var residual = 0.02f / MathF.Sqrt(2 * Blocks.Length);
+        var d = Width;
+        var f = FeedForward;
+        foreach (var b in Blocks)
+        {
+            parameters.Slice(b.Norm1Gain, d).Fill(1f);
+            parameters.Slice(b.Norm2Gain, d).Fill(1f);
+            Gaussian(parameters.Slice(b.Qkv, d * 3 * d), 0.02f, ref random);
+            Gaussian(parameters.Slice(b.Output, d * d), residual, ref random);
+            Gaussian(parameters.Slice(b.Up, d * f), 0.02f, ref random);
+            Gaussian(parameters.Slice(b.Down, f * d), residual, ref random);
+        }
+
+        parameters.Slice(FinalGain, d).Fill(1f);
+    }
+
+    private static void Gaussian(Span<float> values, float deviation, ref SplitMix random)
+    {
+        // Box–Muller, two values per pair of uniforms.
+        for (var k = 0; k < values.Length; k += 2)
+        {
+            var u1 = 1.0 - ((random.NextUInt64() >> 11) * (1.0 / (1UL << 53)));
+            var u2 = (random.NextUInt64() >> 11) * (1.0 / (1UL << 53));
+            var radius = deviation * Math.Sqrt(-2 * Math.Log(u1));
+            values[k] = (float)(radius * Math.Cos(2 * Math.PI * u2));
+            if (k + 1 < values.Length)
+            {
+                values[k + 1] = (float)(radius * Math.Sin(2 * Math.PI * u2));
+            }
+        }
+    }
+}
+
+/// <summary>Activations and gradient scratch for one sequence of up to MaxLength positions; reused, never shared.</summary>
+internal sealed class Workspace
+{
+    public Workspace(ParameterLayout layout, int logitColumns, int negatives)
+    {
+        var l = layout.MaxLength;
+        var d = layout.Width;
+        var f = layout.FeedForward;
+        var blocks = layout.Blocks.Length;
+        Ids = new int[l];
+        Targets = new int[l];
+        Stream = new float[blocks + 1][];
+        for (var b = 0; b <= blocks; b++)
+        {
+            Stream[b] = new float[l * d];
+        }
+
+        InputMask = new float[l * d];
+        Norm1 = Rows(blocks, l * d);
+        Mean1 = Rows(blocks, l);
+        Rstd1 = Rows(blocks, l);
+        Qkv = Rows(blocks, l * 3 * d);
+        Probs = Rows(blocks, layout.Heads * l * l);
+        Attention = Rows(blocks, l * d);
+        Projection = Rows(blocks, l * d);
+        Mask1 = Rows(blocks, l * d);
+        Middle = Rows(blocks, l * d);
+        Norm2 = Rows(blocks, l * d);
+        Mean2 = Rows(blocks, l);
+        Rstd2 = Rows(blocks, l);
+        Up = Rows(blocks, l * f);
+        Activation = Rows(blocks, l * f);
+        Down = Rows(blocks, l * d);
+        Mask2 = Rows(blocks, l * d);
+        State = new float[l * d];
+        MeanFinal = new float[l];
+        RstdFinal = new float[l];
+        Logits = new float[l * logitColumns];
+        NegativeIds = new int[negatives];
+        NegativeLogQ = new float[negatives];
+        Negatives = new float[negatives * d];
+        NegativesTransposed = new float[negatives * d];
+        DNegatives = new float[negatives * d];
+        DState = new float[l * d];
+        DStream = new float[l * d];
+        DBranch = new float[l * d];
+        DNorm = new float[l * d];
+        DAttention = new float[l * d];
+        DQkv = new float[l * 3 * d];
+        DUp = new float[l * f];
+        DActivation = new float[l * f];
+        AttentionScratch = new float[l];
+        WeightScratch = new float[Math.Max(3 * d * d, d * f)];
+    }
+
+    public int[] Ids { get; }
+
+    public int[] Targets { get; }
+
+    /// <summary>Stream[b] is the input of block b; Stream[blocks] feeds the final norm.</summary>
+    public float[][] Stream { get; }
+
+    public float[] InputMask { get; }
+
+    public float[][] Norm1 { get; }
+
+    public float[][] Mean1 { get; }
+
+    public float[][] Rstd1 { get; }
+
+    public float[][] Qkv { get; }
+
+    public float[][] Probs { get; }
+
+    public float[][] Attention { get; }
+
+    public float[][] Projection { get; }
+
+    public float[][] Mask1 { get; }
+
+    public float[][] Middle { get; }
+
+    public float[][] Norm2 { get; }
+
+    public float[][] Mean2 { get; }
+
+    public float[][] Rstd2 { get; }
+
+    public float[][] Up { get; }
+
+    public float[][] Activation { get; }
+
+    public float[][] Down { get; }
+
+    public float[][] Mask2 { get; }
+
+    public float[] State { get; }
+
+    public float[] MeanFinal { get; }
+
+    public float[] RstdFinal { get; }
+
+    public float[] Logits { get; }
+
+    public int[] NegativeIds { get; }
+
+    public float[] NegativeLogQ { get; }
+
+    public float[] Negatives { get; }
+
+    public float[] NegativesTransposed { get; }
+
+    public float[] DNegatives { get; }
+
+    public float[] DState { get; }
+
+    public float[] DStream { get; }
+
+    public float[] DBranch { get; }
+
+    public float[] DNorm { get; }
+
+    public float[] DAttention { get; }
+
+    public float[] DQkv { get; }
+
+    public float[] DUp { get; }
+
+    public float[] DActivation { get; }
+
+    public float[] AttentionScratch { get; }
+
+    /// <summary>A transposed weight matrix for the backward pass.</summary>
+    public float[] WeightScratch { get; }
+
+    private static float[][] Rows(int count, int length)
+    {
+        var rows = new float[count][];
+        for (var i = 0; i < count; i++)
+        {
+            rows[i] = new float[length];
+        }
+
+        return rows;
+    }
+}
+
+/// <summary>
+/// The causal transformer over one sequence: forward (training with dropout, or inference), the next-item loss
+/// (sampled or full softmax) and the backward pass into a gradient array laid out like the parameters.
+/// </summary>
+internal static class SequentialNetwork
+{
+    /// <summary>
+    /// Runs the blocks over <c>w.Ids[..rows]</c>, right-aligned on the learned positions (the most recent item always
+    /// takes the last position, as SASRec's left padding does). With <paramref name="dropout"/> &gt; 0 the masks are
+    /// drawn from <paramref name="random"/>; otherwise they are ones. The final-norm output lands in <c>w.State</c>.
+    /// </summary>
+    public static void Forward(ParameterLayout layout, ReadOnlySpan<float> p, Workspace w, int rows, float dropout, ref SplitMix random)
+    {
+        var d = layout.Width;
+        var f = layout.FeedForward;
+        var n = rows * d;
+        var positionOffset = layout.MaxLength - rows;
+        var scale = MathF.Sqrt(d);
+        TransformerLayers.EmbeddingForward(w.Ids.AsSpan(0, rows), p[layout.ItemTable..], p[layout.Positions..], positionOffset, scale, w.Stream[0], d);
+        ApplyDropout(w.Stream[0].AsSpan(0, n), w.InputMask.AsSpan(0, n), dropout, ref random);
+        for (var l = 0; l < layout.Blocks.Length; l++)
+        {
+            var b = layout.Blocks[l];
+            var x = w.Stream[l].AsSpan(0, n);
+            TransformerLayers.LayerNormForward(x, p.Slice(b.Norm1Gain, d), p.Slice(b.Norm1Bias, d), w.Norm1[l], w.Mean1[l], w.Rstd1[l], rows, d);
+            TransformerLayers.LinearForward(w.Norm1[l], p.Slice(b.Qkv, d * 3 * d), p.Slice(b.QkvBias, 3 * d), w.Qkv[l], rows, d, 3 * d);
+            TransformerLayers.AttentionForward(w.Qkv[l], w.Probs[l], w.Attention[l], rows, d, layout.Heads);
+            TransformerLayers.LinearForward(w.Attention[l], p.Slice(b.Output, d * d), p.Slice(b.OutputBias, d), w.Projection[l], rows, d, d);
+            ApplyDropout(w.Projection[l].AsSpan(0, n), w.Mask1[l].AsSpan(0, n), dropout, ref random);
+            TensorPrimitives.Add(x, w.Projection[l].AsSpan(0, n), w.Middle[l].AsSpan(0, n));
+            TransformerLayers.LayerNormForward(w.Middle[l], p.Slice(b.Norm2Gain, d), p.Slice(b.Norm2Bias, d), w.Norm2[l], w.Mean2[l], w.Rstd2[l], rows, d);
+            TransformerLayers.LinearForward(w.Norm2[l], p.Slice(b.Up, d * f), p.Slice(b.UpBias, f), w.Up[l], rows, d, f);
+            TransformerLayers.GeluForward(w.Up[l].AsSpan(0, rows * f), w.Activation[l]);
+            TransformerLayers.LinearForward(w.Activation[l], p.Slice(b.Down, f * d), p.Slice(b.DownBias, d), w.Down[l], rows, f, d);
+            ApplyDropout(w.Down[l].AsSpan(0, n), w.Mask2[l].AsSpan(0, n), dropout, ref random);
+            TensorPrimitives.Add(w.Middle[l].AsSpan(0, n), w.Down[l].AsSpan(0, n), w.Stream[l + 1].AsSpan(0, n));
+        }
+
+        TransformerLayers.LayerNormForward(
+            w.Stream[layout.Blocks.Length], p.Slice(layout.FinalGain, d), p.Slice(layout.FinalBias, d), w.State, w.MeanFinal, w.RstdFinal, rows, d);
+    }
+
+    /// <summary>
+    /// Sampled-softmax loss of the targets <c>w.Targets[..rows]</c> against the negatives in <c>w.NegativeIds</c> (with
+    /// their log Q in <c>w.NegativeLogQ</c>; a negative equal to the target is masked). Writes dLoss/dState into
+    /// <c>w.DState</c> and adds the item-table gradient of the output side into <paramref name="gradient"/>, every
+    /// position weighted by <paramref name="weight"/>. Returns the unweighted summed cross-entropy.
+    /// </summary>
+    public static double SampledLoss(
+        ParameterLayout layout, ReadOnlySpan<float> p, Workspace w, int rows, int negatives, ReadOnlySpan<float> logQ, float weight, Span<float> gradient)
+    {
+        var d = layout.Width;
+        var table = p.Slice(layout.ItemTable, layout.Items * d);
+        var dTable = gradient.Slice(layout.ItemTable, layout.Items * d);
+        var neg = w.Negatives.AsSpan(0, negatives * d);
+        var negT = w.NegativesTransposed.AsSpan(0, negatives * d);
+        for (var j = 0; j < negatives; j++)
+        {
+            var row = table.Slice(w.NegativeIds[j] * d, d);
+            row.CopyTo(neg.Slice(j * d, d));
+            for (var c = 0; c < d; c++)
+            {
+                negT[(c * negatives) + j] = row[c];
+            }
+        }
+
+        var state = w.State.AsSpan(0, rows * d);
+        var logits = w.Logits.AsSpan(0, rows * negatives);
+        MatrixKernels.Multiply(state, negT, logits, rows, d, negatives, accumulate: false);
+        var dState = w.DState.AsSpan(0, rows * d);
+        var loss = 0.0;
+        for (var t = 0; t < rows; t++)
+        {
+            var target = w.Targets[t];
+            var s = state.Slice(t * d, d);
+            var targetRow = table.Slice(target * d, d);
+            var positive = TensorPrimitives.Dot(s, targetRow) - (logQ.IsEmpty ? 0f : logQ[target]);
+            var row = logits.Slice(t * negatives, negatives);
+            var max = positive;
+            for (var j = 0; j < negatives; j++)
+            {
+                row[j] = w.NegativeIds[j] == target ? float.NegativeInfinity : row[j] - w.NegativeLogQ[j];
+                max = MathF.Max(max, row[j]);
+            }
+
+            var ePositive = MathF.Exp(positive - max);
+            var sum = ePositive;
+            for (var j = 0; j < negatives; j++)
+            {
+                row[j] = MathF.Exp(row[j] - max);
+                sum += row[j];
+            }
+
+            loss += Math.Log(sum) + max - positive;
+            var inverse = weight / sum;
+            TensorPrimitives.Multiply(row, inverse, row);
+            var dPositive = (ePositive * inverse) - weight;
+            TensorPrimitives.Multiply(targetRow, dPositive, dState.Slice(t * d, d));
+            var dTarget = dTable.Slice(target * d, d);
+            TensorPrimitives.MultiplyAdd(s, dPositive, dTarget, dTarget);
+        }
+
+        // logits now hold dLoss/dlogit of the negatives.
+        MatrixKernels.Multiply(logits, neg, dState, rows, negatives, d, accumulate: true);
+        var dNeg = w.DNegatives.AsSpan(0, negatives * d);
+        MatrixKernels.MultiplyTransposedA(logits, state, dNeg, negatives, rows, d, accumulate: false);
+        for (var j = 0; j < negatives; j++)
+        {
+            var target = dTable.Slice(w.NegativeIds[j] * d, d);
+            TensorPrimitives.Add(target, dNeg.Slice(j * d, d), target);
+        }
+
+        return loss;
+    }
+
+    /// <summary>
+    /// Full-softmax loss over every item, with the item table given transposed (d × items, shared read-only by all
+    /// sequences of a step). Same outputs as <see cref="SampledLoss"/>; the whole item table receives gradient.
+    /// </summary>
+    public static double FullLoss(ParameterLayout layout, ReadOnlySpan<float> p, ReadOnlySpan<float> tableTransposed, Workspace w, int rows, float weight, Span<float> gradient)
+    {
+        var d = layout.Width;
+        var items = layout.Items;
+        var table = p.Slice(layout.ItemTable, items * d);
+        var state = w.State.AsSpan(0, rows * d);
+        var logits = w.Logits.AsSpan(0, rows * items);
+        MatrixKernels.Multiply(state, tableTransposed, logits, rows, d, items, accumulate: false);
+        var loss = 0.0;
+        for (var t = 0; t < rows; t++)
+        {
+            var row = logits.Slice(t * items, items);
+            var target = w.Targets[t];
+            var max = TensorPrimitives.Max(row);
+            var positive = row[target];
+            TensorPrimitives.Subtract(row, max, row);
+            TensorPrimitives.Exp(row, row);
+            var sum = TensorPrimitives.Sum(row);
+            loss += Math.Log(sum) + max - positive;
+            TensorPrimitives.Multiply(row, weight / sum, row);
+            row[target] -= weight;
+        }
+
+        MatrixKernels.Multiply(logits, table, w.DState, rows, items, d, accumulate: false);
+        MatrixKernels.MultiplyTransposedA(logits, state, gradient.Slice(layout.ItemTable, items * d), items, rows, d, accumulate: true);
+        return loss;
+    }
+
+    /// <summary>Back-propagates <c>w.DState</c> through the network of the last <see cref="Forward"/>, adding into
+    /// <paramref name="gradient"/>.</summary>
+    public static void Backward(ParameterLayout layout, ReadOnlySpan<float> p, Workspace w, int rows, Span<float> gradient)
+    {
+        var d = layout.Width;
+        var f = layout.FeedForward;
+        var n = rows * d;
+        var blocks = layout.Blocks.Length;
+        var dStream = w.DStream.AsSpan(0, n);
+        dStream.Clear();
+        TransformerLayers.LayerNormBackward(
+            w.DState, w.Stream[blocks], w.MeanFinal, w.RstdFinal, p.Slice(layout.FinalGain, d),
+            dStream, gradient.Slice(layout.FinalGain, d), gradient.Slice(layout.FinalBias, d), rows, d);
+        var dBranch = w.DBranch.AsSpan(0, n);
+        for (var l = blocks - 1; l >= 0; l--)
+        {
+            var b = layout.Blocks[l];
+
+            // out = middle + dropout(FFN(LN2(middle))); dStream holds dOut and becomes dMiddle.
+            TensorPrimitives.Multiply(dStream, w.Mask2[l].AsSpan(0, n), dBranch);
+            TransformerLayers.LinearBackward(
+                dBranch, w.Activation[l], p.Slice(b.Down, f * d), w.DActivation, gradient.Slice(b.Down, f * d), gradient.Slice(b.DownBias, d),
+                w.WeightScratch, rows, f, d, accumulateDx: false);
+            TransformerLayers.GeluBackward(w.DActivation.AsSpan(0, rows * f), w.Up[l], w.DUp);
+            TransformerLayers.LinearBackward(
+                w.DUp, w.Norm2[l], p.Slice(b.Up, d * f), w.DNorm, gradient.Slice(b.Up, d * f), gradient.Slice(b.UpBias, f),
+                w.WeightScratch, rows, d, f, accumulateDx: false);
+            TransformerLayers.LayerNormBackward(
+                w.DNorm, w.Middle[l], w.Mean2[l], w.Rstd2[l], p.Slice(b.Norm2Gain, d),
+                dStream, gradient.Slice(b.Norm2Gain, d), gradient.Slice(b.Norm2Bias, d), rows, d);
+
+            // middle = in + dropout(Attention(LN1(in))); dStream becomes dIn.
+            TensorPrimitives.Multiply(dStream, w.Mask1[l].AsSpan(0, n), dBranch);
+            TransformerLayers.LinearBackward(
+                dBranch, w.Attention[l], p.Slice(b.Output, d * d), w.DAttention, gradient.Slice(b.Output, d * d), gradient.Slice(b.OutputBias, d),
+                w.WeightScratch, rows, d, d, accumulateDx: false);
+            TransformerLayers.AttentionBackward(w.DAttention, w.Qkv[l], w.Probs[l], w.DQkv, w.AttentionScratch, rows, d, layout.Heads);
+            TransformerLayers.LinearBackward(
+                w.DQkv, w.Norm1[l], p.Slice(b.Qkv, d * 3 * d), w.DNorm, gradient.Slice(b.Qkv, d * 3 * d), gradient.Slice(b.QkvBias, 3 * d),
+                w.WeightScratch, rows, d, 3 * d, accumulateDx: false);
+            TransformerLayers.LayerNormBackward(
+                w.DNorm, w.Stream[l], w.Mean1[l], w.Rstd1[l], p.Slice(b.Norm1Gain, d),
+                dStream, gradient.Slice(b.Norm1Gain, d), gradient.Slice(b.Norm1Bias, d), rows, d);
+        }
+
+        TensorPrimitives.Multiply(dStream, w.InputMask.AsSpan(0, n), dStream);
+        TransformerLayers.EmbeddingBackward(
+            w.Ids.AsSpan(0, rows), dStream, layout.MaxLength - rows, MathF.Sqrt(d), gradient[layout.ItemTable..], gradient[layout.Positions..], d);
+    }
+
+    private static void ApplyDropout(Span<float> values, Span<float> mask, float dropout, ref SplitMix random)
+    {
+        TransformerLayers.DropoutMask(mask, dropout, ref random);
+        if (dropout > 0)
+        {
+            TensorPrimitives.Multiply(values, mask, values);
+        }
+    }
+}

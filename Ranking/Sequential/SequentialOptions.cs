@@ -1,0 +1,127 @@
+namespace Ranking.Sequential;
+
+/// <summary>How the next-item loss draws the items a target competes with.</summary>
+public enum NegativeSampling
+{
+    /// <summary>Uniform over the items seen in training.</summary>
+    Uniform,
+
+    /// <summary>Proportional to each item's number of training events, with the logQ correction (Yi et al., 2019).</summary>
+    Popularity,
+}
+
+/// <summary>
+/// Settings of <see cref="SequentialModel"/>: a SASRec-style causal transformer (Kang and McAuley, 2018) trained with
+/// sampled softmax over many negatives (SASRec+, Klenitskiy and Vasilev, 2023) or full softmax. Defaults are the
+/// published Amazon configuration (1 block, 64 wide, 50 positions, 256 negatives); they are starting points.
+/// </summary>
+public sealed record SequentialOptions
+{
+    /// <summary>Transformer blocks. Default 1; 1 to 8.</summary>
+    public int Layers { get; init; } = 1;
+
+    /// <summary>Attention heads; must divide <see cref="Width"/>. Default 1.</summary>
+    public int Heads { get; init; } = 1;
+
+    /// <summary>Embedding and hidden width. Default 64; 8 to 1024.</summary>
+    public int Width { get; init; } = 64;
+
+    /// <summary>Hidden width of the feed-forward layer; 0 (default) means <see cref="Width"/>, as in SASRec.</summary>
+    public int FeedForwardWidth { get; init; }
+
+    /// <summary>Most recent items the model reads (and positions it learns). Default 50; 2 to 4096.</summary>
+    public int MaxLength { get; init; } = 50;
+
+    /// <summary>Dropout on the embeddings and on each block's two residual branches. Default 0.2; in [0, 0.9].</summary>
+    public float Dropout { get; init; } = 0.2f;
+
+    /// <summary>Peak learning rate of AdamW. Default 1e-3; finite and &gt; 0.</summary>
+    public float LearningRate { get; init; } = 1e-3f;
+
+    /// <summary>Decoupled weight decay on matrices and embeddings (not on norms and biases). Default 0; finite and ≥ 0.</summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>Optimiser steps of linear warm-up; the rate then falls linearly to a tenth at the last epoch. Default 100; ≥ 0.</summary>
+    public int WarmupSteps { get; init; } = 100;
+
+    /// <summary>The gradient's global norm is scaled down to this when larger. Default 1; 0 turns clipping off.</summary>
+    public float GradientClip { get; init; } = 1f;
+
+    /// <summary>Passes over the training sequences. Default 100; at least 1.</summary>
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Sequences (users) per optimiser step. Default 128; at least 1.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Sampled negatives per sequence, shared by its positions. Default 256; at least 1. Ignored with <see cref="FullSoftmax"/>.</summary>
+    public int Negatives { get; init; } = 256;
+
+    /// <summary>Negative distribution. Default <see cref="NegativeSampling.Uniform"/>.</summary>
+    public NegativeSampling Sampling { get; init; } = NegativeSampling.Uniform;
+
+    /// <summary>Cross-entropy over the whole catalogue instead of sampled negatives. Default false.</summary>
+    public bool FullSoftmax { get; init; }
+
+    /// <summary>With a validation split: stop after this many validations without a better NDCG@10 and keep the best
+    /// weights. Default 5; at least 1.</summary>
+    public int Patience { get; init; } = 5;
+
+    /// <summary>Validate every this many epochs. Default 1; at least 1.</summary>
+    public int ValidateEvery { get; init; } = 1;
+
+    /// <summary>Validation users, drawn with the seed; null: all. Default 10,000.</summary>
+    public int? ValidationUsers { get; init; } = 10_000;
+
+    /// <summary>Gradient shards per batch: sequence b goes to shard b mod Shards, and shard gradients are added in shard
+    /// order, so results do not depend on the thread count. Default 4; 1 to 64.</summary>
+    public int Shards { get; init; } = 4;
+
+    /// <summary>Seed of initial weights, shuffling, dropout and negatives. Default 42.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Threads: -1 (default) for all cores, else at least 1.</summary>
+    public int MaxDegreeOfParallelism { get; init; } = -1;
+
+    /// <summary>The feed-forward width in effect.</summary>
+    public int EffectiveFeedForwardWidth => FeedForwardWidth > 0 ? FeedForwardWidth : Width;
+
+    /// <summary>Checks every setting.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is outside its documented range.</exception>
+    public void Validate()
+    {
+        Check(Layers is >= 1 and <= 8, nameof(Layers), Layers, "between 1 and 8");
+        Check(Width is >= 8 and <= 1024, nameof(Width), Width, "between 8 and 1024");
+        Check(Heads >= 1 && Width % Heads == 0, nameof(Heads), Heads, "at least 1 and divide Width");
+        Check(FeedForwardWidth is >= 0 and <= 8192, nameof(FeedForwardWidth), FeedForwardWidth, "between 0 and 8192");
+        Check(MaxLength is >= 2 and <= 4096, nameof(MaxLength), MaxLength, "between 2 and 4096");
+        Check(Dropout is >= 0 and <= 0.9f, nameof(Dropout), Dropout, "in [0, 0.9]");
+        Check(float.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "finite and > 0");
+        Check(float.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "finite and >= 0");
+        Check(WarmupSteps >= 0, nameof(WarmupSteps), WarmupSteps, ">= 0");
+        Check(float.IsFinite(GradientClip) && GradientClip >= 0, nameof(GradientClip), GradientClip, "finite and >= 0");
+        Check(Epochs >= 1, nameof(Epochs), Epochs, "at least 1");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
+        Check(Negatives >= 1, nameof(Negatives), Negatives, "at least 1");
+        Check(Patience >= 1, nameof(Patience), Patience, "at least 1");
+        Check(ValidateEvery >= 1, nameof(ValidateEvery), ValidateEvery, "at least 1");
+        Check(ValidationUsers is null or >= 1, nameof(ValidationUsers), ValidationUsers, "null or at least 1");
+        Check(Shards is >= 1 and <= 64, nameof(Shards), Shards, "between 1 and 64");
+        Check(MaxDegreeOfParallelism is -1 or >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "-1 or at least 1");
+    }
+
+    private static void Check(bool ok, string name, object? value, string rule)
+    {
+        if (!ok)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be {rule}.");
+        }
+    }
+}
+
+/// <summary>One finished epoch of <see cref="SequentialModel"/> training.</summary>
+/// <param name="Epoch">1-based.</param>
+/// <param name="Loss">Mean next-item cross-entropy over the epoch's target positions.</param>
+/// <param name="Seconds">Wall time of the epoch's training steps (validation not included).</param>
+/// <param name="Positions">Target positions trained on in the epoch.</param>
+/// <param name="ValidationNdcg">NDCG@10 on the validation split; null when not validated this epoch.</param>
+public readonly record struct SequentialEpoch(int Epoch, double Loss, double Seconds, long Positions, double? ValidationNdcg);
