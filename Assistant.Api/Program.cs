@@ -31,6 +31,7 @@ app.MapUsersApi();
 app.MapEventsApi();
 app.MapImportApi();
 app.MapExperimentsApi();
+app.MapCrmApi();
 app.MapGet("/", () => TypedResults.Redirect("/openapi/v1.json")).ExcludeFromDescription();
 
 await app.RunAsync();

@@ -55,6 +55,7 @@ public static class ServiceRegistration
             return new ExperimentAssigner(o.HoldoutShare, o.HoldoutSalt);
         });
         services.AddSingleton<ExperimentService>();
+        services.AddSingleton<Ranking.Crm.CampaignService>();
 
         services.AddProblemDetails();
         // Binding failures (malformed JSON, a string where a number belongs) reach ProblemExceptionHandler, which says what was wrong.

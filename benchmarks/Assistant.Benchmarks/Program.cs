@@ -42,5 +42,15 @@ if (args.Length > 0 && args[0] == "sequential")
     return await SequentialRun.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "sequential-serving")
+{
+    return SequentialServing.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "crm")
+{
+    return await CrmRun.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(IngestThroughput).Assembly).Run(args);
 return 0;
