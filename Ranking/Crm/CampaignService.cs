@@ -94,6 +94,8 @@ public sealed record OutcomeEffect(string Outcome, double TreatmentMean, double 
 /// <summary>Plans campaigns against the store, keeps the plans, records outcomes and reports the effect against the holdout.</summary>
 public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry eventTypes, TimeProvider time)
 {
+    private static readonly ContactPolicyOptions AllChannels = new() { Channels = [CrmChannels.Email, CrmChannels.Push, CrmChannels.Sms] };
+
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
@@ -101,7 +103,7 @@ public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry e
 
     /// <summary>Plans and stores a campaign: the campaign row, one send row per planned user (control included) and the plan document.</summary>
     /// <exception cref="CampaignPlanningException">Bad request: unknown goal, empty audience, budget over the audience.</exception>
-    public async Task<CampaignPlanView> PlanAsync(CampaignRequest request, ContactRuleOptions? rules = null, CancellationToken cancellationToken = default)
+    public async Task<CampaignPlanView> PlanAsync(CampaignRequest request, ContactPolicyOptions? policy = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!string.Equals(request.Channel, CrmChannels.Email, StringComparison.Ordinal)
@@ -126,8 +128,10 @@ public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry e
 
         var converted = new HashSet<string>(StringComparer.Ordinal);
         var withOutcomes = new HashSet<string>(StringComparer.Ordinal);
+        var outcomes = new List<CrmOutcome>();
         await foreach (var outcome in store.ReadOutcomesAsync(null, cancellationToken).ConfigureAwait(false))
         {
+            outcomes.Add(outcome);
             withOutcomes.Add(outcome.SendId);
             if (outcome.Type is CrmOutcomeTypes.Order or CrmOutcomeTypes.Conversion)
             {
@@ -140,7 +144,10 @@ public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry e
         var measured = sends.Where(s => withOutcomes.Contains(s.SendId)).Select(s => s.CampaignId).ToHashSet(StringComparer.Ordinal);
         var past = sends.Where(s => measured.Contains(s.CampaignId))
             .Select(s => new PastSend(s.UserId, s.IsTreatment, s.SentAt, converted.Contains(s.SendId))).ToList();
-        var contactRules = new BasicContactRules(sends, rules ?? new ContactRuleOptions());
+        // The contact policy learns each user's best hour and day from past opens and orders, and the weekly cap from
+        // fatigue; with no CRM history it is the population default (quiet hours, default cap).
+        var byId = users.ToDictionary(u => u.Id, StringComparer.Ordinal);
+        var contactRules = new ContactPolicyRules(ContactPolicy.Learn(sends, outcomes, policy ?? AllChannels, byId, cancellationToken), sends);
         var plan = CampaignPlanner.Plan(request, log, users, past, contactRules, cancellationToken);
 
         var now = time.GetUtcNow();
