@@ -13,16 +13,33 @@ public readonly record struct ScoredItem(int Item, float Score);
 public readonly struct UserHistory
 {
     public UserHistory(int user, ReadOnlyMemory<int> items, ReadOnlyMemory<float> weights, ReadOnlyMemory<long> timestampsMs)
+        : this(user, items, weights, timestampsMs, default)
+    {
+    }
+
+    /// <summary>A history with each event's type code (as in <see cref="InteractionLog.Type"/>).</summary>
+    /// <param name="user">Dense user index, or -1.</param>
+    /// <param name="items">Item index per event, oldest first.</param>
+    /// <param name="weights">Event weight per event.</param>
+    /// <param name="timestampsMs">Event time per event.</param>
+    /// <param name="types">Event type code per event, or empty when unknown.</param>
+    public UserHistory(int user, ReadOnlyMemory<int> items, ReadOnlyMemory<float> weights, ReadOnlyMemory<long> timestampsMs, ReadOnlyMemory<byte> types)
     {
         if (weights.Length != items.Length || timestampsMs.Length != items.Length)
         {
             throw new ArgumentException("Items, weights and timestamps must have the same length.", nameof(weights));
         }
 
+        if (!types.IsEmpty && types.Length != items.Length)
+        {
+            throw new ArgumentException("Types must be empty or as long as the items.", nameof(types));
+        }
+
         User = user;
         Items = items;
         Weights = weights;
         TimestampsMs = timestampsMs;
+        Types = types;
     }
 
     /// <summary>Dense user index; -1 for a user the model was not trained on.</summary>
@@ -35,6 +52,10 @@ public readonly struct UserHistory
     public ReadOnlyMemory<float> Weights { get; }
 
     public ReadOnlyMemory<long> TimestampsMs { get; }
+
+    /// <summary>The event type code per event (the log's <see cref="Ranking.Domain.EventTypeRegistry"/> codes); empty when the caller
+    /// did not give them. <see cref="Of"/> fills it.</summary>
+    public ReadOnlyMemory<byte> Types { get; }
 
     public bool IsEmpty => Items.IsEmpty;
 
@@ -94,7 +115,8 @@ public readonly struct UserHistory
             user,
             log.Item.AsMemory(start, length),
             log.Weight.AsMemory(start, length),
-            log.TimestampMs.AsMemory(start, length));
+            log.TimestampMs.AsMemory(start, length),
+            log.Type.AsMemory(start, length));
     }
 }
 

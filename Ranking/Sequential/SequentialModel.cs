@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using Ranking.Candidates;
 using Ranking.Data;
+using Ranking.Domain;
 using Ranking.Evaluation;
 
 namespace Ranking.Sequential;
@@ -28,8 +29,9 @@ public sealed class SequentialModel : ICandidateGenerator
     private readonly int[] _itemCounts;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
 
-    private SequentialModel(SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts)
+    private SequentialModel(SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts, int orderCode = -1)
     {
+        OrderCode = orderCode;
         Options = options;
         ItemCount = itemCount;
         Layout = new ParameterLayout(itemCount, options);
@@ -63,6 +65,9 @@ public sealed class SequentialModel : ICandidateGenerator
 
     internal float[] ParameterArray { get; }
 
+    /// <summary>The training log's event-type code of "order" (the P(order) head's positives); -1 when unknown.</summary>
+    internal int OrderCode { get; }
+
     /// <summary>
     /// Trains a model on a log. With <paramref name="validation"/> (for example
     /// <c>Splits.LeaveOneOut(log, LeaveOneOutStage.Validation)</c> whose <c>Train</c> is <paramref name="train"/>), NDCG@10
@@ -94,7 +99,7 @@ public sealed class SequentialModel : ICandidateGenerator
         var layout = new ParameterLayout(train.ItemCount, options);
         var parameters = new float[layout.Total];
         layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts);
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train));
         var trainer = new SequentialTrainer(model, train, counts, cancellationToken);
         if (trainer.SequenceCount == 0)
         {
@@ -117,7 +122,7 @@ public sealed class SequentialModel : ICandidateGenerator
 
         var d = Width;
         Span<float> state = d <= 256 ? stackalloc float[d] : new float[d];
-        if (!TryComputeState(user.Items.Span, state))
+        if (!TryComputeStateOf(user, state))
         {
             return false;
         }
@@ -138,7 +143,44 @@ public sealed class SequentialModel : ICandidateGenerator
     /// </summary>
     /// <returns>False when there is no item (negative indices are searches) — then <paramref name="state"/> is untouched.</returns>
     /// <exception cref="ArgumentException"><paramref name="state"/> is shorter than <see cref="Width"/>, or an item is ≥ <see cref="ItemCount"/>.</exception>
-    public bool TryComputeState(ReadOnlySpan<int> items, Span<float> state)
+    public bool TryComputeState(ReadOnlySpan<int> items, Span<float> state) => ComputeState(items, default, default, state);
+
+    /// <summary>
+    /// The user state after a history, as <see cref="TryComputeState"/>, also reading
+    /// the event types (with <see cref="SequentialOptions.UseActionTypes"/>; empty types read the "unknown" row) and
+    /// times (with <see cref="SequentialOptions.UseTimeGaps"/>).
+    /// </summary>
+    /// <returns>False when there is no item.</returns>
+    public bool TryComputeStateOf(in UserHistory history, Span<float> state) =>
+        ComputeState(history.Items.Span, history.Types.Span, history.TimestampsMs.Span, state);
+
+    /// <summary>
+    /// P(order) of the P(order) head (<see cref="SequentialOptions.OrderHeadWeight"/> &gt; 0): the probability that
+    /// the user's next event, if it is on <paramref name="item"/>, is an order.
+    /// </summary>
+    /// <returns>The probability; NaN when the history has no item.</returns>
+    /// <exception cref="InvalidOperationException">The model was trained without the head.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="item"/> is outside the item space.</exception>
+    public float PredictOrder(in UserHistory history, int item)
+    {
+        if (Layout.OrderWeights < 0)
+        {
+            throw new InvalidOperationException("The model was trained without the P(order) head (OrderHeadWeight = 0).");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(item);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(item, ItemCount);
+        var d = Width;
+        Span<float> state = d <= 256 ? stackalloc float[d] : new float[d];
+        if (!TryComputeStateOf(history, state))
+        {
+            return float.NaN;
+        }
+
+        return SequentialNetwork.Sigmoid(SequentialNetwork.OrderLogit(Layout, ParameterArray, state, item));
+    }
+
+    private bool ComputeState(ReadOnlySpan<int> items, ReadOnlySpan<byte> types, ReadOnlySpan<long> timestamps, Span<float> state)
     {
         if (state.Length < Width)
         {
@@ -148,13 +190,26 @@ public sealed class SequentialModel : ICandidateGenerator
         var workspace = _workspaces.TryTake(out var w) ? w : new Workspace(Layout, 0, 0);
         try
         {
-            // Walk back from the newest item to fill at most MaxLength slots, then lay them out oldest first.
+            // Walk back from the newest item to fill at most MaxLength slots (keeping each one's row in Targets, and the
+            // item event before the oldest for its time gap), then lay them out oldest first.
+            if ((!types.IsEmpty && types.Length != items.Length) || (!timestamps.IsEmpty && timestamps.Length != items.Length))
+            {
+                throw new ArgumentException("Types and timestamps must be empty or as long as the items.", nameof(items));
+            }
+
             var count = 0;
-            for (var r = items.Length - 1; r >= 0 && count < Options.MaxLength; r--)
+            var previous = -1;
+            for (var r = items.Length - 1; r >= 0; r--)
             {
                 if (items[r] < 0)
                 {
                     continue;
+                }
+
+                if (count == Options.MaxLength)
+                {
+                    previous = r;
+                    break;
                 }
 
                 if (items[r] >= ItemCount)
@@ -162,6 +217,7 @@ public sealed class SequentialModel : ICandidateGenerator
                     throw new ArgumentException($"Item {items[r]} is outside the model's {ItemCount} items.", nameof(items));
                 }
 
+                workspace.Targets[count] = r;
                 workspace.Ids[count++] = items[r];
             }
 
@@ -171,6 +227,15 @@ public sealed class SequentialModel : ICandidateGenerator
             }
 
             workspace.Ids.AsSpan(0, count).Reverse();
+            workspace.Targets.AsSpan(0, count).Reverse();
+            for (var t = 0; t < count; t++)
+            {
+                var r = workspace.Targets[t];
+                workspace.Types[t] = types.IsEmpty ? 0 : ParameterLayout.TypeRow(types[r]);
+                var before = t > 0 ? workspace.Targets[t - 1] : previous;
+                workspace.Gaps[t] = timestamps.IsEmpty || before < 0 ? 0 : ParameterLayout.GapBucket(timestamps[r] - timestamps[before]);
+            }
+
             var random = default(SplitMix);
             SequentialNetwork.Forward(Layout, ParameterArray, workspace, count, 0f, ref random);
             workspace.State.AsSpan((count - 1) * Width, Width).CopyTo(state);
@@ -183,9 +248,16 @@ public sealed class SequentialModel : ICandidateGenerator
     }
 
     /// <summary>Writes the model as an artifact of kind "sequential", version 1: options, item counts and weights.</summary>
+    /// <exception cref="NotSupportedException">The model uses action types, time gaps or the P(order) head, which
+    /// version 1 does not hold.</exception>
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        if (Options.UseActionTypes || Options.UseTimeGaps || Options.OrderHeadWeight > 0)
+        {
+            throw new NotSupportedException("Artifact version 1 does not hold action types, time gaps or the P(order) head.");
+        }
+
         using var writer = new ArtifactWriter(stream, ArtifactKind, ArtifactVersion, ItemCount);
         var o = Options;
         writer.Write(o.Layers);
@@ -280,7 +352,9 @@ public sealed class SequentialModel : ICandidateGenerator
         var layout = new ParameterLayout(train.ItemCount, options);
         var parameters = new float[layout.Total];
         layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts);
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train));
         return (model, new SequentialTrainer(model, train, counts, CancellationToken.None));
     }
+
+    private static int OrderCodeOf(InteractionLog log) => log.EventTypes.TryGetCode(EventTypeRegistry.Order, out var code) ? code : -1;
 }

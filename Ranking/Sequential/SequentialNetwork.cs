@@ -45,6 +45,12 @@ internal sealed class ParameterLayout
 
         FinalGain = Take(d, false);
         FinalBias = Take(d, false);
+
+        // Optional tensors come last, so that a model without them has exactly the plain layout and initial weights.
+        TypeTable = options.UseActionTypes ? Take(SequentialOptions.ActionTypeRows * d, true) : -1;
+        GapTable = options.UseTimeGaps ? Take(SequentialOptions.TimeGapBuckets * d, true) : -1;
+        OrderWeights = options.OrderHeadWeight > 0 ? Take(d, false) : -1;
+        OrderBias = options.OrderHeadWeight > 0 ? Take(1, false) : -1;
         Total = offset;
         Ranges = [.. decayed];
     }
@@ -68,6 +74,18 @@ internal sealed class ParameterLayout
     public int FinalGain { get; }
 
     public int FinalBias { get; }
+
+    /// <summary>Action-type table (<see cref="SequentialOptions.ActionTypeRows"/> × d), or -1 when off.</summary>
+    public int TypeTable { get; }
+
+    /// <summary>Time-gap table (<see cref="SequentialOptions.TimeGapBuckets"/> × d), or -1 when off.</summary>
+    public int GapTable { get; }
+
+    /// <summary>The P(order) head's weight vector (d), or -1 when off.</summary>
+    public int OrderWeights { get; }
+
+    /// <summary>The P(order) head's bias (1), or -1 when off.</summary>
+    public int OrderBias { get; }
 
     /// <summary>Length of the parameter array.</summary>
     public int Total { get; }
@@ -100,6 +118,30 @@ internal sealed class ParameterLayout
         }
 
         parameters.Slice(FinalGain, d).Fill(1f);
+        if (TypeTable >= 0)
+        {
+            Gaussian(parameters.Slice(TypeTable, SequentialOptions.ActionTypeRows * d), 0.02f, ref random);
+        }
+
+        if (GapTable >= 0)
+        {
+            Gaussian(parameters.Slice(GapTable, SequentialOptions.TimeGapBuckets * d), 0.02f, ref random);
+        }
+    }
+
+    /// <summary>The action-type row of an event-type code: code + 1, or 0 ("unknown") when out of range.</summary>
+    public static int TypeRow(byte code) => code + 1 < SequentialOptions.ActionTypeRows ? code + 1 : 0;
+
+    /// <summary>The time-gap bucket of a gap in milliseconds: 0 for none (negative), else 1 + ⌊log4(1 + seconds)⌋, capped.</summary>
+    public static int GapBucket(long gapMs)
+    {
+        if (gapMs < 0)
+        {
+            return 0;
+        }
+
+        var bucket = 1 + (int)Math.Floor(Math.Log(1.0 + (gapMs / 1000.0)) / Math.Log(4.0));
+        return Math.Min(bucket, SequentialOptions.TimeGapBuckets - 1);
     }
 
     private static void Gaussian(Span<float> values, float deviation, ref SplitMix random)
@@ -130,6 +172,10 @@ internal sealed class Workspace
         var blocks = layout.Blocks.Length;
         Ids = new int[l];
         Targets = new int[l];
+        Types = new int[l];
+        Gaps = new int[l];
+        OrderLabels = new float[l];
+        OrderScratch = new float[d];
         Stream = new float[blocks + 1][];
         for (var b = 0; b <= blocks; b++)
         {
@@ -177,6 +223,17 @@ internal sealed class Workspace
     public int[] Ids { get; }
 
     public int[] Targets { get; }
+
+    /// <summary>Action-type row per position (read only when the layout has a type table).</summary>
+    public int[] Types { get; }
+
+    /// <summary>Time-gap bucket per position (read only when the layout has a gap table).</summary>
+    public int[] Gaps { get; }
+
+    /// <summary>1 where the target event of a position is an order, else 0 (the P(order) head's labels).</summary>
+    public float[] OrderLabels { get; }
+
+    public float[] OrderScratch { get; }
 
     /// <summary>Stream[b] is the input of block b; Stream[blocks] feeds the final norm.</summary>
     public float[][] Stream { get; }
@@ -285,6 +342,8 @@ internal static class SequentialNetwork
         var positionOffset = layout.MaxLength - rows;
         var scale = MathF.Sqrt(d);
         TransformerLayers.EmbeddingForward(w.Ids.AsSpan(0, rows), p[layout.ItemTable..], p[layout.Positions..], positionOffset, scale, w.Stream[0], d);
+        AddRows(layout.TypeTable, w.Types, p, w.Stream[0], rows, d);
+        AddRows(layout.GapTable, w.Gaps, p, w.Stream[0], rows, d);
         ApplyDropout(w.Stream[0].AsSpan(0, n), w.InputMask.AsSpan(0, n), dropout, ref random);
         for (var l = 0; l < layout.Blocks.Length; l++)
         {
@@ -459,8 +518,93 @@ internal static class SequentialNetwork
         }
 
         TensorPrimitives.Multiply(dStream, w.InputMask.AsSpan(0, n), dStream);
+        ScatterRows(layout.TypeTable, w.Types, dStream, gradient, rows, d);
+        ScatterRows(layout.GapTable, w.Gaps, dStream, gradient, rows, d);
         TransformerLayers.EmbeddingBackward(
             w.Ids.AsSpan(0, rows), dStream, layout.MaxLength - rows, MathF.Sqrt(d), gradient[layout.ItemTable..], gradient[layout.Positions..], d);
+    }
+
+    /// <summary>
+    /// The P(order) head's binary cross-entropy at every position: logit w·(state_t ⊙ e_target) + b against
+    /// <c>w.OrderLabels</c>. Adds into <c>w.DState</c> (so call it after the next-item loss) and into the item-table
+    /// and head gradients, every position weighted by <paramref name="weight"/> · <paramref name="headWeight"/>.
+    /// Returns the summed cross-entropy times <paramref name="headWeight"/>.
+    /// </summary>
+    public static double OrderLoss(ParameterLayout layout, ReadOnlySpan<float> p, Workspace w, int rows, float headWeight, float weight, Span<float> gradient)
+    {
+        var d = layout.Width;
+        var head = p.Slice(layout.OrderWeights, d);
+        var bias = p[layout.OrderBias];
+        var dHead = gradient.Slice(layout.OrderWeights, d);
+        var scratch = w.OrderScratch.AsSpan(0, d);
+        var loss = 0.0;
+        for (var t = 0; t < rows; t++)
+        {
+            var s = w.State.AsSpan(t * d, d);
+            var e = p.Slice(layout.ItemTable + (w.Targets[t] * d), d);
+            TensorPrimitives.Multiply(s, e, scratch);
+            var z = TensorPrimitives.Dot(scratch, head) + bias;
+            var y = w.OrderLabels[t];
+
+            // softplus(z) − y·z, computed stably.
+            loss += Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs(z))) - (y * z);
+            var g = weight * headWeight * (Sigmoid(z) - y);
+            TensorPrimitives.MultiplyAdd(scratch, g, dHead, dHead);
+            gradient[layout.OrderBias] += g;
+            TensorPrimitives.Multiply(head, e, scratch);
+            var dState = w.DState.AsSpan(t * d, d);
+            TensorPrimitives.MultiplyAdd(scratch, g, dState, dState);
+            TensorPrimitives.Multiply(head, s, scratch);
+            var dItem = gradient.Slice(layout.ItemTable + (w.Targets[t] * d), d);
+            TensorPrimitives.MultiplyAdd(scratch, g, dItem, dItem);
+        }
+
+        return loss * headWeight;
+    }
+
+    /// <summary>The P(order) head's logit for a user state and an item.</summary>
+    public static float OrderLogit(ParameterLayout layout, ReadOnlySpan<float> p, ReadOnlySpan<float> state, int item)
+    {
+        var d = layout.Width;
+        var e = p.Slice(layout.ItemTable + (item * d), d);
+        var head = p.Slice(layout.OrderWeights, d);
+        var z = p[layout.OrderBias];
+        for (var c = 0; c < d; c++)
+        {
+            z += state[c] * e[c] * head[c];
+        }
+
+        return z;
+    }
+
+    public static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));
+
+    private static void AddRows(int offset, int[] rowsOf, ReadOnlySpan<float> p, Span<float> y, int rows, int d)
+    {
+        if (offset < 0)
+        {
+            return;
+        }
+
+        for (var t = 0; t < rows; t++)
+        {
+            var target = y.Slice(t * d, d);
+            TensorPrimitives.Add(target, p.Slice(offset + (rowsOf[t] * d), d), target);
+        }
+    }
+
+    private static void ScatterRows(int offset, int[] rowsOf, ReadOnlySpan<float> dy, Span<float> gradient, int rows, int d)
+    {
+        if (offset < 0)
+        {
+            return;
+        }
+
+        for (var t = 0; t < rows; t++)
+        {
+            var target = gradient.Slice(offset + (rowsOf[t] * d), d);
+            TensorPrimitives.Add(target, dy.Slice(t * d, d), target);
+        }
     }
 
     private static void ApplyDropout(Span<float> values, Span<float> mask, float dropout, ref SplitMix random)

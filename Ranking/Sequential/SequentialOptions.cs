@@ -17,6 +17,12 @@ public enum NegativeSampling
 /// </summary>
 public sealed record SequentialOptions
 {
+    /// <summary>Rows of the action-type table: "unknown" and one per byte code below 31.</summary>
+    public const int ActionTypeRows = 32;
+
+    /// <summary>Buckets of the time-gap table.</summary>
+    public const int TimeGapBuckets = 12;
+
     /// <summary>Transformer blocks. Default 1; 1 to 8.</summary>
     public int Layers { get; init; } = 1;
 
@@ -82,6 +88,27 @@ public sealed record SequentialOptions
     /// <summary>Threads: -1 (default) for all cores, else at least 1.</summary>
     public int MaxDegreeOfParallelism { get; init; } = -1;
 
+    /// <summary>
+    /// Adds a learned action-type embedding (one row per event-type code of the log's registry: view, cart, order,
+    /// share, …) to each position's input. Row 0 is "unknown": a history given without <see cref="Candidates.UserHistory.Types"/>
+    /// reads row 0 at every position (as does a code ≥ <see cref="ActionTypeRows"/> − 1). Default false (then the
+    /// weights are those of the plain model). Models with it are not exported to ONNX nor saved.
+    /// </summary>
+    public bool UseActionTypes { get; init; }
+
+    /// <summary>
+    /// Adds a learned embedding of the log-scaled time gap to the previous item event to each position's input, in
+    /// <see cref="TimeGapBuckets"/> buckets: bucket 0 is "no previous event" (or no timestamps), bucket b ≥ 1 holds gaps
+    /// of about [4^(b−1), 4^b) seconds (the last bucket everything from about 12 days). Default false.
+    /// </summary>
+    public bool UseTimeGaps { get; init; }
+
+    /// <summary>
+    /// Weight of the P(order) head's binary cross-entropy: at every position, σ(w·(state ⊙ e_next) + b) predicts
+    /// whether the next item event is an order; added to the next-item loss. Default 0 (no head). Finite and ≥ 0.
+    /// </summary>
+    public float OrderHeadWeight { get; init; }
+
     /// <summary>The feed-forward width in effect.</summary>
     public int EffectiveFeedForwardWidth => FeedForwardWidth > 0 ? FeedForwardWidth : Width;
 
@@ -106,6 +133,7 @@ public sealed record SequentialOptions
         Check(ValidateEvery >= 1, nameof(ValidateEvery), ValidateEvery, "at least 1");
         Check(ValidationUsers is null or >= 1, nameof(ValidationUsers), ValidationUsers, "null or at least 1");
         Check(Shards is >= 1 and <= 64, nameof(Shards), Shards, "between 1 and 64");
+        Check(float.IsFinite(OrderHeadWeight) && OrderHeadWeight >= 0, nameof(OrderHeadWeight), OrderHeadWeight, "finite and >= 0");
         Check(MaxDegreeOfParallelism is -1 or >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "-1 or at least 1");
     }
 

@@ -127,6 +127,9 @@ internal sealed class SequentialTrainer
     private readonly ParameterLayout _layout;
     private readonly int[] _items;
     private readonly int[] _offsets;
+    private readonly byte[] _types;
+    private readonly int[] _gaps;
+    private readonly int _orderCode;
     private readonly int[] _sampleItems;
     private readonly float[] _logQ;
     private readonly Workspace[] _workspaces;
@@ -146,7 +149,13 @@ internal sealed class SequentialTrainer
         _options = model.Options;
         _layout = model.Layout;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
-        (_items, _offsets) = BuildSequences(train, _options.MaxLength);
+        (_items, _offsets, _types, _gaps) = BuildSequences(train, _options.MaxLength);
+        _orderCode = model.OrderCode;
+        if (_layout.OrderBias >= 0)
+        {
+            // The P(order) head starts at the base rate, so that its weights are not spent on it first.
+            model.ParameterArray[_layout.OrderBias] = BaseRateLogit(_types, _offsets, _orderCode);
+        }
 
         // Uniform: every item seen in training once. Popularity: one entry per training event, so a draw has
         // probability count_i / events, and log Q enters the logits.
@@ -340,6 +349,14 @@ internal sealed class SequentialTrainer
         var rows = items.Length - 1;
         items[..rows].CopyTo(w.Ids);
         items[1..].CopyTo(w.Targets);
+        var start = _offsets[sequence];
+        for (var t = 0; t < rows; t++)
+        {
+            w.Types[t] = ParameterLayout.TypeRow(_types[start + t]);
+            w.Gaps[t] = _gaps[start + t];
+            w.OrderLabels[t] = _types[start + t + 1] == _orderCode ? 1f : 0f;
+        }
+
         var random = new SplitMix(SplitMix.Mix(_options.Seed, epoch, sequence));
         var parameters = _model.ParameterArray;
         var g = gradient.Values;
@@ -366,6 +383,11 @@ internal sealed class SequentialTrainer
             {
                 gradient.Touch(w.Targets[t]);
             }
+        }
+
+        if (_options.OrderHeadWeight > 0)
+        {
+            loss += SequentialNetwork.OrderLoss(_layout, parameters, w, rows, _options.OrderHeadWeight, weight, g);
         }
 
         SequentialNetwork.Backward(_layout, parameters, w, rows, g);
@@ -461,21 +483,43 @@ internal sealed class SequentialTrainer
         });
     }
 
+    // Log-odds of "the target event is an order" over the training positions, clamped to ±8.
+    private static float BaseRateLogit(byte[] types, int[] offsets, int orderCode)
+    {
+        long positives = 0;
+        long positions = 0;
+        for (var q = 0; q + 1 < offsets.Length; q++)
+        {
+            for (var k = offsets[q] + 1; k < offsets[q + 1]; k++)
+            {
+                positives += types[k] == orderCode ? 1 : 0;
+                positions++;
+            }
+        }
+
+        var rate = (positives + 0.5) / (positions + 1.0);
+        return (float)Math.Clamp(Math.Log(rate / (1 - rate)), -8, 8);
+    }
+
     // One sequence per user with at least two items: her last MaxLength + 1 items (searches skipped), so each position
-    // predicts the next item.
-    private static (int[] Items, int[] Offsets) BuildSequences(InteractionLog train, int maxLength)
+    // predicts the next item; with each item event's type code and the bucket of its gap to the previous item event.
+    private static (int[] Items, int[] Offsets, byte[] Types, int[] Gaps) BuildSequences(InteractionLog train, int maxLength)
     {
         var items = new List<int>();
         var offsets = new List<int> { 0 };
+        var types = new List<byte>();
+        var gaps = new List<int>();
         var buffer = new List<int>();
         for (var u = 0; u < train.UserCount; u++)
         {
             buffer.Clear();
-            foreach (var item in train.ItemsOf(u))
+            var rows = train.RowsOf(u);
+            var (first, length) = rows.GetOffsetAndLength(train.Count);
+            for (var r = first; r < first + length; r++)
             {
-                if (item >= 0)
+                if (train.Item[r] >= 0)
                 {
-                    buffer.Add(item);
+                    buffer.Add(r);
                 }
             }
 
@@ -487,12 +531,15 @@ internal sealed class SequentialTrainer
             var take = Math.Min(buffer.Count, maxLength + 1);
             for (var k = buffer.Count - take; k < buffer.Count; k++)
             {
-                items.Add(buffer[k]);
+                var r = buffer[k];
+                items.Add(train.Item[r]);
+                types.Add(train.Type[r]);
+                gaps.Add(ParameterLayout.GapBucket(k == 0 ? -1 : train.TimestampMs[r] - train.TimestampMs[buffer[k - 1]]));
             }
 
             offsets.Add(items.Count);
         }
 
-        return ([.. items], [.. offsets]);
+        return ([.. items], [.. offsets], [.. types], [.. gaps]);
     }
 }
