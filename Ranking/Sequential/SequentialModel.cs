@@ -19,24 +19,28 @@ namespace Ranking.Sequential;
 /// stopping on leave-one-out validation NDCG@10. The same data and options give the same weights bit for bit on any
 /// number of threads.</para>
 /// <para>Events without an item (searches) are skipped. Items with no training event are never recommended (they
-/// score −∞). A history without any item gets no answer (<see cref="Score"/> returns false).</para>
+/// score −∞), unless <see cref="SequentialOptions.UseContentFeatures"/> is on and the catalogue describes them. A history without any item gets no answer (<see cref="Score"/> returns false).</para>
 /// </remarks>
 public sealed class SequentialModel : ICandidateGenerator
 {
     private const string ArtifactKind = "sequential";
-    private const int ArtifactVersion = 1;
+    private const int ArtifactVersion = 2;
 
     private readonly int[] _itemCounts;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
 
-    private SequentialModel(SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts, int orderCode = -1)
+    private SequentialModel(
+        SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts, int orderCode = -1, ItemContent? content = null)
     {
         OrderCode = orderCode;
         Options = options;
         ItemCount = itemCount;
-        Layout = new ParameterLayout(itemCount, options);
+        Content = content;
+        Layout = new ParameterLayout(itemCount, options, content);
         ParameterArray = parameters;
         _itemCounts = itemCounts;
+        EffectiveParameters = content is null ? parameters : new float[parameters.Length];
+        RefreshEffective();
     }
 
     public string Name => "sequential";
@@ -58,15 +62,51 @@ public sealed class SequentialModel : ICandidateGenerator
     /// <summary>The epoch whose weights were kept (the best validation NDCG@10); 0 without validation or after <see cref="Load"/>.</summary>
     public int BestEpoch { get; internal set; }
 
-    /// <summary>The item embedding table, row-major: item i is <c>[i · Width, (i + 1) · Width)</c>.</summary>
-    public ReadOnlySpan<float> ItemEmbeddings => ParameterArray.AsSpan(Layout.ItemTable, ItemCount * Width);
+    /// <summary>The item embedding table, row-major: item i is <c>[i · Width, (i + 1) · Width)</c>. With
+    /// <see cref="SequentialOptions.UseContentFeatures"/> each row is the item's id row (left out for items with no
+    /// training event) plus its category, brand and price-bucket rows.</summary>
+    public ReadOnlySpan<float> ItemEmbeddings => EffectiveParameters.AsSpan(Layout.ItemTable, ItemCount * Width);
 
     internal ParameterLayout Layout { get; }
 
     internal float[] ParameterArray { get; }
 
+    /// <summary>The weights the network reads: <see cref="ParameterArray"/> itself, or with content features a copy
+    /// whose item table holds each item's full vector (see <see cref="ItemEmbeddings"/>).</summary>
+    internal float[] EffectiveParameters { get; }
+
+    /// <summary>The items' content rows; null without content features.</summary>
+    internal ItemContent? Content { get; }
+
     /// <summary>The training log's event-type code of "order" (the P(order) head's positives); -1 when unknown.</summary>
     internal int OrderCode { get; }
+
+    /// <summary>Recomputes <see cref="EffectiveParameters"/> after <see cref="ParameterArray"/> changed.</summary>
+    internal void RefreshEffective()
+    {
+        if (Content is not { } content)
+        {
+            return;
+        }
+
+        var p = ParameterArray;
+        var e = EffectiveParameters;
+        p.CopyTo(e, 0);
+        var d = Width;
+        var layout = Layout;
+        for (var i = 0; i < ItemCount; i++)
+        {
+            var row = e.AsSpan(layout.ItemTable + (i * d), d);
+            if (_itemCounts[i] == 0)
+            {
+                row.Clear();
+            }
+
+            TensorPrimitives.Add(row, p.AsSpan(layout.CategoryTable + (content.Category[i] * d), d), row);
+            TensorPrimitives.Add(row, p.AsSpan(layout.BrandTable + (content.Brand[i] * d), d), row);
+            TensorPrimitives.Add(row, p.AsSpan(layout.PriceTable + (content.Price[i] * d), d), row);
+        }
+    }
 
     /// <summary>
     /// Trains a model on a log. With <paramref name="validation"/> (for example
@@ -96,10 +136,11 @@ public sealed class SequentialModel : ICandidateGenerator
             }
         }
 
-        var layout = new ParameterLayout(train.ItemCount, options);
+        var content = options.UseContentFeatures ? ItemContent.From(train) : null;
+        var layout = new ParameterLayout(train.ItemCount, options, content);
         var parameters = new float[layout.Total];
         layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train));
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), content);
         var trainer = new SequentialTrainer(model, train, counts, cancellationToken);
         if (trainer.SequenceCount == 0)
         {
@@ -130,7 +171,7 @@ public sealed class SequentialModel : ICandidateGenerator
         var table = ItemEmbeddings;
         for (var i = 0; i < scores.Length; i++)
         {
-            scores[i] = _itemCounts[i] > 0 ? TensorPrimitives.Dot(table.Slice(i * d, d), state) : float.NegativeInfinity;
+            scores[i] = IsScored(i) ? TensorPrimitives.Dot(table.Slice(i * d, d), state) : float.NegativeInfinity;
         }
 
         return true;
@@ -177,7 +218,7 @@ public sealed class SequentialModel : ICandidateGenerator
             return float.NaN;
         }
 
-        return SequentialNetwork.Sigmoid(SequentialNetwork.OrderLogit(Layout, ParameterArray, state, item));
+        return SequentialNetwork.Sigmoid(SequentialNetwork.OrderLogit(Layout, EffectiveParameters, state, item));
     }
 
     private bool ComputeState(ReadOnlySpan<int> items, ReadOnlySpan<byte> types, ReadOnlySpan<long> timestamps, Span<float> state)
@@ -237,7 +278,7 @@ public sealed class SequentialModel : ICandidateGenerator
             }
 
             var random = default(SplitMix);
-            SequentialNetwork.Forward(Layout, ParameterArray, workspace, count, 0f, ref random);
+            SequentialNetwork.Forward(Layout, EffectiveParameters, workspace, count, 0f, ref random);
             workspace.State.AsSpan((count - 1) * Width, Width).CopyTo(state);
             return true;
         }
@@ -247,17 +288,16 @@ public sealed class SequentialModel : ICandidateGenerator
         }
     }
 
-    /// <summary>Writes the model as an artifact of kind "sequential", version 1: options, item counts and weights.</summary>
-    /// <exception cref="NotSupportedException">The model uses action types, time gaps or the P(order) head, which
-    /// version 1 does not hold.</exception>
+    /// <summary>
+    /// Writes the model as an artifact of kind "sequential", version 2: options (those of version 1, then
+    /// <see cref="SequentialOptions.UseActionTypes"/>, <see cref="SequentialOptions.UseTimeGaps"/> and
+    /// <see cref="SequentialOptions.OrderHeadWeight"/>), the log's "order" code, <see cref="SequentialOptions.UseContentFeatures"/>
+    /// (with it: the content tables' sizes, the price-decile edges and each item's category, brand and price rows),
+    /// item counts and weights.
+    /// </summary>
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (Options.UseActionTypes || Options.UseTimeGaps || Options.OrderHeadWeight > 0)
-        {
-            throw new NotSupportedException("Artifact version 1 does not hold action types, time gaps or the P(order) head.");
-        }
-
         using var writer = new ArtifactWriter(stream, ArtifactKind, ArtifactVersion, ItemCount);
         var o = Options;
         writer.Write(o.Layers);
@@ -281,16 +321,41 @@ public sealed class SequentialModel : ICandidateGenerator
         writer.Write(o.ValidationUsers ?? -1);
         writer.Write(o.Shards);
         writer.Write(o.MaxDegreeOfParallelism);
+        writer.Write(o.UseActionTypes);
+        writer.Write(o.UseTimeGaps);
+        writer.Write(o.OrderHeadWeight);
+        writer.Write(OrderCode);
+        writer.Write(o.UseContentFeatures);
+        if (Content is { } content)
+        {
+            writer.Write(content.CategoryRows);
+            writer.Write(content.BrandRows);
+            writer.WriteArray<float>(content.PriceEdges);
+            writer.WriteArray<int>(content.Category);
+            writer.WriteArray<int>(content.Brand);
+            writer.WriteArray<int>(content.Price);
+        }
+
         writer.WriteArray<int>(_itemCounts);
         writer.WriteArray<float>(ParameterArray);
     }
 
-    /// <summary>Reads a model written by <see cref="Save"/>.</summary>
-    /// <exception cref="InvalidDataException">Not a "sequential" version 1 artifact, truncated, or inconsistent.</exception>
+    /// <summary>Reads a model written by <see cref="Save"/>: artifact version 2, or version 1 (plain models, written
+    /// before the optional inputs existed).</summary>
+    /// <exception cref="InvalidDataException">Not a "sequential" version 1 or 2 artifact, truncated, or inconsistent.</exception>
     public static SequentialModel Load(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var reader = new ArtifactReader(stream, ArtifactKind, ArtifactVersion);
+        if (!stream.CanSeek)
+        {
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
+
+        var version = PeekVersion(stream) == 1 ? 1 : ArtifactVersion;
+        using var reader = new ArtifactReader(stream, ArtifactKind, version);
         var itemCount = reader.ItemCount;
         var options = new SequentialOptions
         {
@@ -316,6 +381,30 @@ public sealed class SequentialModel : ICandidateGenerator
             Shards = reader.ReadInt32(),
             MaxDegreeOfParallelism = reader.ReadInt32(),
         };
+        var orderCode = -1;
+        if (version >= 2)
+        {
+            options = options with
+            {
+                UseActionTypes = reader.ReadBoolean(),
+                UseTimeGaps = reader.ReadBoolean(),
+                OrderHeadWeight = reader.ReadSingle(),
+            };
+            orderCode = reader.ReadInt32();
+            options = options with { UseContentFeatures = reader.ReadBoolean() };
+        }
+
+        ItemContent? content = null;
+        if (options.UseContentFeatures)
+        {
+            content = new ItemContent(
+                reader.ReadInt32(), reader.ReadInt32(), reader.ReadArray<float>(), reader.ReadArray<int>(), reader.ReadArray<int>(), reader.ReadArray<int>());
+            if (!content.IsConsistent(itemCount))
+            {
+                throw new InvalidDataException("The sequential artifact's content rows do not match its item count.");
+            }
+        }
+
         try
         {
             options.Validate();
@@ -327,13 +416,13 @@ public sealed class SequentialModel : ICandidateGenerator
 
         var counts = reader.ReadArray<int>();
         var parameters = reader.ReadArray<float>();
-        var layout = new ParameterLayout(itemCount, options);
+        var layout = new ParameterLayout(itemCount, options, content);
         if (counts.Length != itemCount || parameters.Length != layout.Total)
         {
             throw new InvalidDataException("The sequential artifact's arrays do not match its item count and options.");
         }
 
-        return new SequentialModel(options, itemCount, parameters, counts);
+        return new SequentialModel(options, itemCount, parameters, counts, orderCode, content);
     }
 
     /// <summary>A model with fresh weights and no training, for gradient checks.</summary>
@@ -349,12 +438,38 @@ public sealed class SequentialModel : ICandidateGenerator
             }
         }
 
-        var layout = new ParameterLayout(train.ItemCount, options);
+        var content = options.UseContentFeatures ? ItemContent.From(train) : null;
+        var layout = new ParameterLayout(train.ItemCount, options, content);
         var parameters = new float[layout.Total];
         layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train));
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), content);
         return (model, new SequentialTrainer(model, train, counts, CancellationToken.None));
     }
+
+    /// <summary>The format version in an artifact's header, leaving the stream where it was; -1 when the header can't
+    /// be read (the <see cref="ArtifactReader"/> then reports why).</summary>
+    private static int PeekVersion(Stream stream)
+    {
+        var start = stream.Position;
+        try
+        {
+            using var peek = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            _ = peek.ReadUInt32();
+            _ = peek.ReadString();
+            return peek.ReadInt32();
+        }
+        catch (Exception e) when (e is EndOfStreamException or FormatException or IOException)
+        {
+            return -1;
+        }
+        finally
+        {
+            stream.Position = start;
+        }
+    }
+
+    // Items with a training event; with content features also the items the catalogue describes.
+    private bool IsScored(int item) => _itemCounts[item] > 0 || (Content?.Describes(item) ?? false);
 
     private static int OrderCodeOf(InteractionLog log) => log.EventTypes.TryGetCode(EventTypeRegistry.Order, out var code) ? code : -1;
 }

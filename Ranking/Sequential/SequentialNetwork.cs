@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Ranking.Data;
 
 namespace Ranking.Sequential;
 
@@ -13,8 +14,13 @@ internal readonly record struct BlockLayout(
 /// </summary>
 internal sealed class ParameterLayout
 {
-    public ParameterLayout(int items, SequentialOptions options)
+    public ParameterLayout(int items, SequentialOptions options, ItemContent? content = null)
     {
+        if (options.UseContentFeatures && content is null)
+        {
+            throw new ArgumentException("Content features need the items' content.", nameof(content));
+        }
+
         Items = items;
         Width = options.Width;
         FeedForward = options.EffectiveFeedForwardWidth;
@@ -51,6 +57,11 @@ internal sealed class ParameterLayout
         GapTable = options.UseTimeGaps ? Take(SequentialOptions.TimeGapBuckets * d, true) : -1;
         OrderWeights = options.OrderHeadWeight > 0 ? Take(d, false) : -1;
         OrderBias = options.OrderHeadWeight > 0 ? Take(1, false) : -1;
+        CategoryTable = options.UseContentFeatures ? Take(content!.CategoryRows * d, true) : -1;
+        BrandTable = options.UseContentFeatures ? Take(content!.BrandRows * d, true) : -1;
+        PriceTable = options.UseContentFeatures ? Take(SequentialOptions.PriceBuckets * d, true) : -1;
+        CategoryRows = content?.CategoryRows ?? 0;
+        BrandRows = content?.BrandRows ?? 0;
         Total = offset;
         Ranges = [.. decayed];
     }
@@ -86,6 +97,19 @@ internal sealed class ParameterLayout
 
     /// <summary>The P(order) head's bias (1), or -1 when off.</summary>
     public int OrderBias { get; }
+
+    /// <summary>Category table (<see cref="CategoryRows"/> × d), or -1 without content features.</summary>
+    public int CategoryTable { get; }
+
+    /// <summary>Brand table (<see cref="BrandRows"/> × d), or -1 without content features.</summary>
+    public int BrandTable { get; }
+
+    /// <summary>Price-bucket table (<see cref="SequentialOptions.PriceBuckets"/> × d), or -1 without content features.</summary>
+    public int PriceTable { get; }
+
+    public int CategoryRows { get; }
+
+    public int BrandRows { get; }
 
     /// <summary>Length of the parameter array.</summary>
     public int Total { get; }
@@ -127,6 +151,13 @@ internal sealed class ParameterLayout
         {
             Gaussian(parameters.Slice(GapTable, SequentialOptions.TimeGapBuckets * d), 0.02f, ref random);
         }
+
+        if (CategoryTable >= 0)
+        {
+            Gaussian(parameters.Slice(CategoryTable, CategoryRows * d), 0.02f, ref random);
+            Gaussian(parameters.Slice(BrandTable, BrandRows * d), 0.02f, ref random);
+            Gaussian(parameters.Slice(PriceTable, SequentialOptions.PriceBuckets * d), 0.02f, ref random);
+        }
     }
 
     /// <summary>The action-type row of an event-type code: code + 1, or 0 ("unknown") when out of range.</summary>
@@ -159,6 +190,97 @@ internal sealed class ParameterLayout
             }
         }
     }
+}
+
+/// <summary>
+/// Each item's content rows for <see cref="SequentialOptions.UseContentFeatures"/>: category, brand and price bucket,
+/// row 0 "unknown" in each table. Computed from the training log's catalogue and stored with the model.
+/// </summary>
+internal sealed class ItemContent
+{
+    public ItemContent(int categoryRows, int brandRows, float[] priceEdges, int[] category, int[] brand, int[] price)
+    {
+        CategoryRows = categoryRows;
+        BrandRows = brandRows;
+        PriceEdges = priceEdges;
+        Category = category;
+        Brand = brand;
+        Price = price;
+    }
+
+    public int CategoryRows { get; }
+
+    public int BrandRows { get; }
+
+    /// <summary>The nine inner decile edges of log(1 + price) over the catalogue's priced items (empty when none).</summary>
+    public float[] PriceEdges { get; }
+
+    public int[] Category { get; }
+
+    public int[] Brand { get; }
+
+    public int[] Price { get; }
+
+    /// <summary>Whether the catalogue knows anything about the item.</summary>
+    public bool Describes(int item) => Category[item] > 0 || Brand[item] > 0 || Price[item] > 0;
+
+    public static ItemContent From(InteractionLog log)
+    {
+        var table = log.Items;
+        var n = log.ItemCount;
+        var logs = new List<float>();
+        for (var i = 0; i < n; i++)
+        {
+            if (float.IsFinite(table.Price[i]) && table.Price[i] >= 0)
+            {
+                logs.Add(MathF.Log(1f + table.Price[i]));
+            }
+        }
+
+        logs.Sort();
+        var edges = logs.Count == 0 ? [] : new float[SequentialOptions.PriceBuckets - 2];
+        for (var k = 0; k < edges.Length; k++)
+        {
+            edges[k] = logs[(k + 1) * logs.Count / (SequentialOptions.PriceBuckets - 1)];
+        }
+
+        var category = new int[n];
+        var brand = new int[n];
+        var price = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            category[i] = table.CategoryIndex[i] + 1;
+            brand[i] = table.BrandIndex[i] + 1;
+            price[i] = PriceBucket(edges, table.Price[i]);
+        }
+
+        return new ItemContent(table.Categories.Count + 1, table.Brands.Count + 1, edges, category, brand, price);
+    }
+
+    /// <summary>0 for an unknown (or negative) price, else 1 + the number of edges at or below log(1 + price).</summary>
+    public static int PriceBucket(float[] edges, float price)
+    {
+        if (!float.IsFinite(price) || price < 0 || edges.Length == 0)
+        {
+            return 0;
+        }
+
+        var value = MathF.Log(1f + price);
+        var bucket = 1;
+        foreach (var edge in edges)
+        {
+            bucket += value >= edge ? 1 : 0;
+        }
+
+        return bucket;
+    }
+
+    /// <summary>Checks the rows against the table sizes (for a loaded artifact).</summary>
+    public bool IsConsistent(int items) =>
+        Category.Length == items && Brand.Length == items && Price.Length == items && CategoryRows >= 1 && BrandRows >= 1
+        && PriceEdges.Length is 0 or (SequentialOptions.PriceBuckets - 2)
+        && Category.All(c => c >= 0 && c < CategoryRows) && Brand.All(b => b >= 0 && b < BrandRows)
+        && Price.All(b => b is >= 0 and < SequentialOptions.PriceBuckets);
 }
 
 /// <summary>Activations and gradient scratch for one sequence of up to MaxLength positions; reused, never shared.</summary>

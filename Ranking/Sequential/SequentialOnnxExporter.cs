@@ -36,7 +36,9 @@ public static class SequentialOnnxExporter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(output);
-        _ = model.Options.UseActionTypes || model.Options.UseTimeGaps ? throw new NotSupportedException("The ONNX graph has no action-type or time-gap inputs.") : 0;
+        _ = model.Options.UseActionTypes || model.Options.UseTimeGaps || model.Options.UseContentFeatures
+            ? throw new NotSupportedException("The ONNX graph has no action-type, time-gap or content inputs.")
+            : 0;
         output.Write(Build(model, UntrainedItems(model)));
     }
 

@@ -23,6 +23,9 @@ public sealed record SequentialOptions
     /// <summary>Buckets of the time-gap table.</summary>
     public const int TimeGapBuckets = 12;
 
+    /// <summary>Rows of the price-bucket table: "unknown" and the ten deciles of log(1 + price) over the catalogue.</summary>
+    public const int PriceBuckets = 11;
+
     /// <summary>Transformer blocks. Default 1; 1 to 8.</summary>
     public int Layers { get; init; } = 1;
 
@@ -92,7 +95,7 @@ public sealed record SequentialOptions
     /// Adds a learned action-type embedding (one row per event-type code of the log's registry: view, cart, order,
     /// share, …) to each position's input. Row 0 is "unknown": a history given without <see cref="Candidates.UserHistory.Types"/>
     /// reads row 0 at every position (as does a code ≥ <see cref="ActionTypeRows"/> − 1). Default false (then the
-    /// weights are those of the plain model). Models with it are not exported to ONNX nor saved.
+    /// weights are those of the plain model). Models with it are saved (artifact version 2) but not exported to ONNX.
     /// </summary>
     public bool UseActionTypes { get; init; }
 
@@ -108,6 +111,15 @@ public sealed record SequentialOptions
     /// whether the next item event is an order; added to the next-item loss. Default 0 (no head). Finite and ≥ 0.
     /// </summary>
     public float OrderHeadWeight { get; init; }
+
+    /// <summary>
+    /// Adds learned category, brand and price-bucket embeddings of each item (from the log's <see cref="Data.ItemTable"/>:
+    /// full category path, brand, decile of log(1 + price) over the catalogue, each with an "unknown" row) to the item's
+    /// vector, on the input side and on the output (scoring) side alike. An item with no training event is then
+    /// scored by its content vector alone (its id row, never trained, is left out), so cold items the catalogue
+    /// describes get a score instead of −∞. Default false. Models with it are saved but not exported to ONNX.
+    /// </summary>
+    public bool UseContentFeatures { get; init; }
 
     /// <summary>The feed-forward width in effect.</summary>
     public int EffectiveFeedForwardWidth => FeedForwardWidth > 0 ? FeedForwardWidth : Width;

@@ -130,6 +130,7 @@ internal sealed class SequentialTrainer
     private readonly byte[] _types;
     private readonly int[] _gaps;
     private readonly int _orderCode;
+    private readonly int[] _itemCounts;
     private readonly int[] _sampleItems;
     private readonly float[] _logQ;
     private readonly Workspace[] _workspaces;
@@ -151,6 +152,7 @@ internal sealed class SequentialTrainer
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
         (_items, _offsets, _types, _gaps) = BuildSequences(train, _options.MaxLength);
         _orderCode = model.OrderCode;
+        _itemCounts = itemCounts;
         if (_layout.OrderBias >= 0)
         {
             // The P(order) head starts at the base rate, so that its weights are not spent on it first.
@@ -255,6 +257,7 @@ internal sealed class SequentialTrainer
                 loss += batchLoss;
                 positions += batchPositions;
                 Update(LearningRate(_step, totalSteps));
+                _model.RefreshEffective();
                 _step++;
             }
 
@@ -294,6 +297,7 @@ internal sealed class SequentialTrainer
         if (best is not null)
         {
             best.CopyTo(_model.ParameterArray, 0);
+            _model.RefreshEffective();
         }
     }
 
@@ -310,7 +314,8 @@ internal sealed class SequentialTrainer
         }
 
         var weight = positions == 0 ? 0f : 1f / positions;
-        var parameters = _model.ParameterArray;
+        _model.RefreshEffective();
+        var parameters = _model.EffectiveParameters;
         if (_options.FullSoftmax)
         {
             TransposeTable(parameters);
@@ -340,6 +345,7 @@ internal sealed class SequentialTrainer
             }
         }
 
+        ScatterContent(_shards[0]);
         return (total, positions);
     }
 
@@ -358,7 +364,7 @@ internal sealed class SequentialTrainer
         }
 
         var random = new SplitMix(SplitMix.Mix(_options.Seed, epoch, sequence));
-        var parameters = _model.ParameterArray;
+        var parameters = _model.EffectiveParameters;
         var g = gradient.Values;
         SequentialNetwork.Forward(_layout, parameters, w, rows, dropout, ref random);
         double loss;
@@ -397,6 +403,49 @@ internal sealed class SequentialTrainer
         }
 
         return loss;
+    }
+
+    // With content features the network's item rows are id + category + brand + price rows: the gradient of each item
+    // row also goes to its content rows; items with no training event have no id row (their gradient is dropped).
+    private void ScatterContent(ShardGradient gradient)
+    {
+        if (_model.Content is not { } content)
+        {
+            return;
+        }
+
+        var d = _layout.Width;
+        var g = gradient.Values;
+
+        void Visit(int i)
+        {
+            var row = g.AsSpan(_layout.ItemTable + (i * d), d);
+            var category = g.AsSpan(_layout.CategoryTable + (content.Category[i] * d), d);
+            var brand = g.AsSpan(_layout.BrandTable + (content.Brand[i] * d), d);
+            var price = g.AsSpan(_layout.PriceTable + (content.Price[i] * d), d);
+            TensorPrimitives.Add(category, row, category);
+            TensorPrimitives.Add(brand, row, brand);
+            TensorPrimitives.Add(price, row, price);
+            if (_itemCounts[i] == 0)
+            {
+                row.Clear();
+            }
+        }
+
+        if (gradient.AllRows)
+        {
+            for (var i = 0; i < _layout.Items; i++)
+            {
+                Visit(i);
+            }
+        }
+        else
+        {
+            foreach (var i in gradient.Rows)
+            {
+                Visit(i);
+            }
+        }
     }
 
     private void TransposeTable(float[] parameters)
