@@ -95,34 +95,9 @@ internal sealed class BoostedTrees
 
         var ml = new MLContext(options.Seed);
         var data = new FeatureMatrixDataView(features, labels, booleanLabel: binary);
-        var booster = new GradientBooster.Options { MaximumTreeDepth = options.MaximumTreeDepth };
         ITransformer model = binary
-            ? ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
-            {
-                NumberOfIterations = options.NumberOfIterations,
-                NumberOfLeaves = options.NumberOfLeaves,
-                LearningRate = options.LearningRate,
-                MinimumExampleCountPerLeaf = options.MinimumExampleCountPerLeaf,
-                Seed = options.Seed,
-                NumberOfThreads = options.NumberOfThreads,
-                Deterministic = true,
-                Booster = booster,
-                Silent = true,
-                Verbose = false,
-            }).Fit(data)
-            : ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options
-            {
-                NumberOfIterations = options.NumberOfIterations,
-                NumberOfLeaves = options.NumberOfLeaves,
-                LearningRate = options.LearningRate,
-                MinimumExampleCountPerLeaf = options.MinimumExampleCountPerLeaf,
-                Seed = options.Seed,
-                NumberOfThreads = options.NumberOfThreads,
-                Deterministic = true,
-                Booster = booster,
-                Silent = true,
-                Verbose = false,
-            }).Fit(data);
+            ? ml.BinaryClassification.Trainers.LightGbm(BinaryTrainerOptions(options)).Fit(data)
+            : ml.Regression.Trainers.LightGbm(RegressionTrainerOptions(options)).Fit(data);
         return new BoostedTrees(model, 0, binary, features.ColumnCount);
     }
 
@@ -141,8 +116,44 @@ internal sealed class BoostedTrees
             return result;
         }
 
-        var scored = _model.Transform(new FeatureMatrixDataView(features));
-        var column = scored.Schema[_binary ? "Probability" : "Score"];
+        ReadColumn(_model.Transform(new FeatureMatrixDataView(features)), _binary ? "Probability" : "Score", result);
+        return result;
+    }
+
+    /// <summary>LightGBM's binary trainer settings for these options (deterministic, silent).</summary>
+    internal static LightGbmBinaryTrainer.Options BinaryTrainerOptions(BoostedTreeOptions options) => new()
+    {
+        NumberOfIterations = options.NumberOfIterations,
+        NumberOfLeaves = options.NumberOfLeaves,
+        LearningRate = options.LearningRate,
+        MinimumExampleCountPerLeaf = options.MinimumExampleCountPerLeaf,
+        Seed = options.Seed,
+        NumberOfThreads = options.NumberOfThreads,
+        Deterministic = true,
+        Booster = new GradientBooster.Options { MaximumTreeDepth = options.MaximumTreeDepth },
+        Silent = true,
+        Verbose = false,
+    };
+
+    /// <summary>LightGBM's regression trainer settings for these options (deterministic, silent).</summary>
+    internal static LightGbmRegressionTrainer.Options RegressionTrainerOptions(BoostedTreeOptions options) => new()
+    {
+        NumberOfIterations = options.NumberOfIterations,
+        NumberOfLeaves = options.NumberOfLeaves,
+        LearningRate = options.LearningRate,
+        MinimumExampleCountPerLeaf = options.MinimumExampleCountPerLeaf,
+        Seed = options.Seed,
+        NumberOfThreads = options.NumberOfThreads,
+        Deterministic = true,
+        Booster = new GradientBooster.Options { MaximumTreeDepth = options.MaximumTreeDepth },
+        Silent = true,
+        Verbose = false,
+    };
+
+    /// <summary>Copies a float column of a scored view into <paramref name="result"/>, one value per row in order.</summary>
+    internal static void ReadColumn(IDataView scored, string name, Span<double> result)
+    {
+        var column = scored.Schema[name];
         using var cursor = scored.GetRowCursor([column]);
         var getter = cursor.GetGetter<float>(column);
         float value = 0;
@@ -151,8 +162,6 @@ internal sealed class BoostedTrees
             getter(ref value);
             result[i] = value;
         }
-
-        return result;
     }
 
     private static bool IsConstant(ReadOnlySpan<float> labels)

@@ -422,15 +422,7 @@ public static class CampaignPlanner
         var values = new float[users.Count * columns];
         for (var k = 0; k < users.Count; k++)
         {
-            var row = values.AsSpan(k * columns, columns);
-            if (features.Log.TryGetUserIndex(users[k].Id, out var u))
-            {
-                features.Compute(u, at, row);
-            }
-            else
-            {
-                PropensityFeatures.ComputeEmpty(at, row);
-            }
+            features.Compute(users[k].Id, at, values.AsSpan(k * columns, columns));
         }
 
         return new FeatureMatrix(PropensityFeatures.ColumnNames, values);
@@ -454,16 +446,7 @@ public static class CampaignPlanner
         var outcomes = new double[past.Count];
         for (var k = 0; k < past.Count; k++)
         {
-            var row = values.AsSpan(k * columns, columns);
-            if (features.Log.TryGetUserIndex(past[k].UserId, out var u))
-            {
-                features.Compute(u, past[k].SentAt, row);
-            }
-            else
-            {
-                PropensityFeatures.ComputeEmpty(past[k].SentAt, row);
-            }
-
+            features.Compute(past[k].UserId, past[k].SentAt, values.AsSpan(k * columns, columns));
             arms[k] = past[k].IsTreatment;
             outcomes[k] = past[k].Converted ? 1 : 0;
         }

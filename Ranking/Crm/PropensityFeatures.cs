@@ -170,6 +170,23 @@ public sealed class PropensityFeatures
     }
 
     /// <summary>
+    /// As <see cref="Compute(int, DateTimeOffset, Span{float})"/> by external id; a user the log does not know gets
+    /// <see cref="ComputeEmpty"/> (a cold start, not an error).
+    /// </summary>
+    public void Compute(string userId, DateTimeOffset cut, Span<float> features)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        if (Log.TryGetUserIndex(userId, out var user))
+        {
+            Compute(user, cut, features);
+        }
+        else
+        {
+            ComputeEmpty(cut, features);
+        }
+    }
+
+    /// <summary>
     /// The features of a user who is not in the log (cold start): no events, so zero counts and NaN recencies, with
     /// the month of <paramref name="cut"/>.
     /// </summary>

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.ML;
-using Microsoft.ML.Trainers.LightGbm;
 
 namespace Ranking.Crm;
 
@@ -184,14 +183,9 @@ public sealed class PropensityModel
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(userId);
-        if (features.Log.TryGetUserIndex(userId, out var user))
-        {
-            return Predict(features, user, at);
-        }
-
         CheckTarget(features);
         var row = new float[PropensityFeatures.ColumnNames.Count];
-        PropensityFeatures.ComputeEmpty(at, row);
+        features.Compute(userId, at, row);
         return Predict(new FeatureMatrix(PropensityFeatures.ColumnNames, row))[0];
     }
 
@@ -213,18 +207,7 @@ public sealed class PropensityModel
             return result;
         }
 
-        var scored = _model.Transform(new FeatureMatrixDataView(features));
-        var column = scored.Schema["Probability"];
-        using (var cursor = scored.GetRowCursor([column]))
-        {
-            var getter = cursor.GetGetter<float>(column);
-            float value = 0;
-            for (var i = 0; cursor.MoveNext(); i++)
-            {
-                getter(ref value);
-                result[i] = value;
-            }
-        }
+        BoostedTrees.ReadColumn(_model.Transform(new FeatureMatrixDataView(features)), "Probability", result);
 
         if (Calibration == PropensityCalibration.Platt)
         {
@@ -342,19 +325,7 @@ public sealed class PropensityModel
         }
 
         var data = new FeatureMatrixDataView(fitX, fitY, booleanLabel: true);
-        var trainer = ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
-        {
-            NumberOfIterations = trees.NumberOfIterations,
-            NumberOfLeaves = trees.NumberOfLeaves,
-            LearningRate = trees.LearningRate,
-            MinimumExampleCountPerLeaf = trees.MinimumExampleCountPerLeaf,
-            Seed = trees.Seed,
-            NumberOfThreads = trees.NumberOfThreads,
-            Deterministic = true,
-            Booster = new GradientBooster.Options { MaximumTreeDepth = trees.MaximumTreeDepth },
-            Silent = true,
-            Verbose = false,
-        });
+        var trainer = ml.BinaryClassification.Trainers.LightGbm(BoostedTrees.BinaryTrainerOptions(trees));
         ITransformer model = trainer.Fit(data);
         var raw = new PropensityModel(target, options.Horizon, PropensityCalibration.None, model, data.Schema, 0, 1, 0, ml);
         if (calibrationRows.Length == 0)

@@ -7,21 +7,8 @@ using Ranking.Data;
 namespace Assistant.Api.Tests.Api;
 
 /// <summary>Campaign planning, outcomes and reports on the demo marketplace (which carries a past campaign with a holdout).</summary>
-public sealed class CrmApiTests : IClassFixture<CrmApiTests.DemoFactory>
+public sealed class CrmApiTests : IClassFixture<DemoFactory>
 {
-    public sealed class DemoFactory : IDisposable
-    {
-        public AssistantFactory Factory { get; } = new();
-
-        public DemoFactory()
-        {
-            Factory.Settings["Demo:SeedOnStart"] = "true";
-            Factory.Settings["Demo:Scale"] = "0.25";
-        }
-
-        public void Dispose() => Factory.Dispose();
-    }
-
     private readonly HttpClient _client;
     private readonly DemoFactory _demo;
 

@@ -6,21 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Assistant.Api.Tests.Api;
 
 /// <summary>The experiments API on the demo marketplace (which carries a running experiment with exposures).</summary>
-public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.DemoFactory>
+public sealed class ExperimentsApiTests : IClassFixture<DemoFactory>
 {
-    public sealed class DemoFactory : IDisposable
-    {
-        public AssistantFactory Factory { get; } = new();
-
-        public DemoFactory()
-        {
-            Factory.Settings["Demo:SeedOnStart"] = "true";
-            Factory.Settings["Demo:Scale"] = "0.25";
-        }
-
-        public void Dispose() => Factory.Dispose();
-    }
-
     private readonly HttpClient _client;
     private readonly DemoFactory _demo;
 
