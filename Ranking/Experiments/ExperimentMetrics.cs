@@ -73,7 +73,7 @@ public sealed class ExperimentOutcomes
 
     /// <summary>
     /// Reads the exposures of an experiment and the orders of its users: the outcome window of a user runs from her
-    /// first exposure to <paramref name="asOf"/>; the pre-period is the <paramref name="prePeriod"/> before it.
+    /// first exposure to <paramref name="asOf"/> inclusive (an exposure in the same millisecond as the report counts); the pre-period is the <paramref name="prePeriod"/> before it.
     /// Revenue uses the price on the order event, else the catalog price; margin needs the catalog cost.
     /// </summary>
     public static async Task<ExperimentOutcomes> ReadAsync(
@@ -98,7 +98,7 @@ public sealed class ExperimentOutcomes
             }
 
             var ms = x.Timestamp.ToUnixTimeMilliseconds();
-            if (ms < asOfMs && !exposed.ContainsKey(x.UserId))
+            if (ms <= asOfMs && !exposed.ContainsKey(x.UserId))
             {
                 exposed[x.UserId] = (v, ms, exposed.Count);
             }
@@ -123,7 +123,7 @@ public sealed class ExperimentOutcomes
 
                 var ms = e.Timestamp.ToUnixTimeMilliseconds();
                 int offset;
-                if (ms >= user.ExposedMs && ms < asOfMs)
+                if (ms >= user.ExposedMs && ms <= asOfMs)
                 {
                     offset = 0;
                 }
