@@ -21,6 +21,13 @@ if (command.Verb == "eval")
 
 await app.Services.GetRequiredService<StoreInitializer>().InitializeAsync(app.Lifetime.ApplicationStopping);
 
+if (command.Verb == "train")
+{
+    return await TrainCommand.RunAsync(command, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
+}
+
+await app.Services.GetRequiredService<ModelService>().InitializeAsync(app.Lifetime.ApplicationStopping);
+
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
@@ -32,6 +39,8 @@ app.MapEventsApi();
 app.MapImportApi();
 app.MapExperimentsApi();
 app.MapCrmApi();
+app.MapRecommendationsApi();
+app.MapAdminApi();
 app.MapGet("/", () => TypedResults.Redirect("/openapi/v1.json")).ExcludeFromDescription();
 
 await app.RunAsync();

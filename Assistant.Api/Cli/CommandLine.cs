@@ -6,10 +6,10 @@ namespace Assistant.Api.Cli;
 /// </summary>
 internal sealed record CommandLine(string? Verb, IReadOnlyList<string> Positional, IReadOnlyDictionary<string, string?> Options, string[] ConfigurationArgs)
 {
-    public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "import", "eval" };
+    public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "import", "eval", "train" };
 
     // Options the verbs own; a switch has no value.
-    private static readonly IReadOnlySet<string> Switches = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "skip-bad", "help" };
+    private static readonly IReadOnlySet<string> Switches = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "skip-bad", "help", "full" };
     private static readonly IReadOnlySet<string> Valued = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "format", "data-root", "seed", "scale", "max-errors", "models", "split", "max-users", "resamples", "out" };
 
     public static CommandLine Parse(string[] args)

@@ -53,3 +53,49 @@ public sealed class ExperimentOptions
     [Required]
     public string HoldoutSalt { get; set; } = "global-holdout";
 }
+
+/// <summary>The "Serving" configuration section: model artifacts, training on first start and the ranking defaults.</summary>
+public sealed class ServingOptions
+{
+    public const string SectionName = "Serving";
+
+    /// <summary>Folder of the versioned model artifacts; default: <c>models</c> under Storage:DataDirectory.</summary>
+    public string? ModelsDirectory { get; set; }
+
+    /// <summary>Train (with the quick configuration) at start when no valid model version exists and the store has events.</summary>
+    public bool TrainOnStart { get; set; } = true;
+
+    /// <summary>Build text embeddings (MiniLM) for content similarity and vector search; costs tens of seconds on the demo.</summary>
+    public bool Content { get; set; }
+
+    /// <summary>Train the transformer as a candidate source (minutes on the demo at 2 cores).</summary>
+    public bool Transformer { get; set; }
+
+    /// <summary>Epochs of the transformer when it is trained.</summary>
+    [Range(1, 500)]
+    public int TransformerEpochs { get; set; } = 20;
+
+    /// <summary>The fusion model learns from the orders of the last this-many days.</summary>
+    [Range(1, 365)]
+    public int FusionSliceDays { get; set; } = 28;
+
+    /// <summary>Versions kept when a new one is written.</summary>
+    [Range(1, 100)]
+    public int KeepVersions { get; set; } = 5;
+
+    /// <summary>Default blend of value: (1 - w) price + w margin.</summary>
+    [Range(0.0, 1.0)]
+    public double MarginWeight { get; set; } = 0.3;
+
+    /// <summary>Default share of home slots for discovery.</summary>
+    [Range(0.0, 0.5)]
+    public double DiscoveryShare { get; set; } = 0.2;
+
+    /// <summary>Exponent of value in the objective P(order) · value^γ (0: relevance only).</summary>
+    [Range(0.0, 2.0)]
+    public double ValueExponent { get; set; } = 1.0;
+
+    /// <summary>Most events of a user read for a request (the newest).</summary>
+    [Range(1, 100_000)]
+    public int HistoryEvents { get; set; } = 500;
+}

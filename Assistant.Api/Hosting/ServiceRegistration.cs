@@ -56,6 +56,8 @@ public static class ServiceRegistration
         });
         services.AddSingleton<ExperimentService>();
         services.AddSingleton<Ranking.Crm.CampaignService>();
+        services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ModelService>();
 
         services.AddProblemDetails();
         // Binding failures (malformed JSON, a string where a number belongs) reach ProblemExceptionHandler, which says what was wrong.

@@ -97,6 +97,83 @@ public sealed class ItemTable
         CreatedAtMs[index] = item.CreatedAt == default ? 0 : item.CreatedAt.ToUnixTimeMilliseconds();
     }
 
+    /// <summary>Writes the table (columns and the category and brand dictionaries) into an artifact.</summary>
+    internal void WriteTo(Candidates.ArtifactWriter writer)
+    {
+        writer.WriteStrings(_categories);
+        writer.WriteStrings(_brands);
+        writer.WriteArray<int>(CategoryIndex);
+        writer.WriteArray<int>(TopCategoryIndex);
+        writer.WriteArray<int>(BrandIndex);
+        writer.WriteArray<float>(Price);
+        writer.WriteArray<float>(Cost);
+        var stock = new byte[Count];
+        for (var i = 0; i < stock.Length; i++)
+        {
+            stock[i] = InStock[i] ? (byte)1 : (byte)0;
+        }
+
+        writer.WriteArray<byte>(stock);
+        writer.WriteArray<long>(CreatedAtMs);
+        writer.WriteStrings(Title);
+        writer.WriteStrings(Description);
+    }
+
+    /// <summary>Reads a table written by <see cref="WriteTo"/>.</summary>
+    /// <exception cref="InvalidDataException">The columns disagree in length or point outside the dictionaries.</exception>
+    internal static ItemTable ReadFrom(Candidates.ArtifactReader reader)
+    {
+        var categories = reader.ReadStrings();
+        var brands = reader.ReadStrings();
+        var category = reader.ReadArray<int>();
+        var table = new ItemTable(category.Length);
+        foreach (var c in categories)
+        {
+            Intern(c, table._categoryIndex, table._categories);
+        }
+
+        foreach (var b in brands)
+        {
+            Intern(b, table._brandIndex, table._brands);
+        }
+
+        Copy(category, table.CategoryIndex, categories.Length);
+        Copy(reader.ReadArray<int>(), table.TopCategoryIndex, categories.Length);
+        Copy(reader.ReadArray<int>(), table.BrandIndex, brands.Length);
+        Copy(reader.ReadArray<float>(), table.Price);
+        Copy(reader.ReadArray<float>(), table.Cost);
+        var stock = reader.ReadArray<byte>();
+        Check(stock.Length, table.Count);
+        for (var i = 0; i < stock.Length; i++)
+        {
+            table.InStock[i] = stock[i] != 0;
+        }
+
+        Copy(reader.ReadArray<long>(), table.CreatedAtMs);
+        Copy(reader.ReadStrings(), table.Title);
+        Copy(reader.ReadStrings(), table.Description);
+        return table;
+
+        static void Copy<T>(T[] source, T[] target, int? bound = null)
+        {
+            Check(source.Length, target.Length);
+            if (bound is { } b && source is int[] ints && ints.Any(v => v < -1 || v >= b))
+            {
+                throw new InvalidDataException("An item table column points outside its dictionary.");
+            }
+
+            source.CopyTo(target, 0);
+        }
+
+        static void Check(int length, int expected)
+        {
+            if (length != expected)
+            {
+                throw new InvalidDataException($"An item table column has {length} rows instead of {expected}.");
+            }
+        }
+    }
+
     private static int Intern(string key, Dictionary<string, int> map, List<string> list)
     {
         if (!map.TryGetValue(key, out var i))
