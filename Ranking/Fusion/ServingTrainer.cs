@@ -382,6 +382,12 @@ public sealed class FusionEvaluation
         {
             var column = (2 * s) + 1;
             var source = (CandidateSource)s;
+            if (users.All(u => u.Rows.All(r => r[column] == 0)))
+            {
+                // The source proposed nothing (not trained): its "ranking" would be the tie-break order.
+                continue;
+            }
+
             rankers.Add(Evaluate(source.ToString().ToLowerInvariant(), i => users[i].Rows.Select(r => (double)r[column]).ToArray()));
         }
 

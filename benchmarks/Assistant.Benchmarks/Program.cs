@@ -57,5 +57,10 @@ if (args.Length > 0 && args[0] == "demo-uplift")
     return await DemoUpliftRun.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "search-recall")
+{
+    return await SearchRecallBenchmark.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(IngestThroughput).Assembly).Run(args);
 return 0;
