@@ -183,7 +183,9 @@ public sealed class Recommender
         var profile = new UserProfile(Catalog, history, request.NowMs);
         var degraded = new List<string>();
         using var pool = new CandidatePool(Catalog.ItemCount);
-        Collect(pool, history, profile, request, _ => true, degraded, includeSparse: false);
+        // Each source ranks the retrieved items among themselves, so the rank features mean what they meant in training.
+        var retrievedSet = retrieved.Select(r => r.Item).ToHashSet();
+        Collect(pool, history, profile, request, item => !retrievedSet.Contains(item), degraded, includeSparse: false);
         var candidates = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
