@@ -85,6 +85,12 @@ public sealed class UserProfile
     /// <summary>The request time (Unix ms).</summary>
     public long NowMs { get; }
 
+    /// <summary>
+    /// The user's interest in an item's category, 0–1: from a category-interest profile given with the request (an LLM's
+    /// reading of her history, when enabled) or else the lifelong-interest statistics. Set by the pipeline.
+    /// </summary>
+    public Func<int, float> InterestOf { get; internal set; } = static _ => 0;
+
     /// <summary>Number of events in the history.</summary>
     public int EventCount { get; }
 
@@ -293,7 +299,7 @@ public static class FusionFeatures
     [
         "log_price", "margin_share", "log_margin", "log_popularity", "log_item_age_days",
         "category_affinity", "top_category_affinity", "brand_affinity", "new_category", "new_top_category", "new_brand",
-        "log_days_since_interest", "seen_item", "ordered_item", "log_history_length",
+        "log_days_since_interest", "seen_item", "ordered_item", "log_history_length", "interest_strength",
     ];
 
     /// <summary>The column names, in order.</summary>
@@ -345,6 +351,7 @@ public static class FusionFeatures
         row[c++] = profile.HasSeen(item) ? 1 : 0;
         row[c++] = profile.HasOrdered(item) ? 1 : 0;
         row[c++] = MathF.Log(1 + profile.EventCount);
+        row[c++] = profile.InterestOf(item);
     }
 
     private static string Lower(CandidateSource s) => s.ToString().ToLowerInvariant();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Ranking.Candidates;
+using Ranking.Domain;
 
 namespace Ranking.Fusion;
 
@@ -73,6 +74,12 @@ public sealed record RecommendationRequest
 
     /// <summary>Items never to return.</summary>
     public IReadOnlySet<int>? Exclude { get; init; }
+
+    /// <summary>
+    /// A category-interest profile (category path at any level → strength 0–1), for example the LLM's reading of the
+    /// user's history; it replaces the lifelong-interest statistics in the fusion feature <c>interest_strength</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, float>? InterestProfile { get; init; }
 
     /// <summary>Cold-start context: a category (leaf or top-level index of <see cref="Data.ItemTable.Categories"/>) whose
     /// popular items answer a user with no history.</summary>
@@ -405,6 +412,7 @@ public sealed class Recommender
         CandidatePool pool, in UserHistory history, UserProfile profile, RecommendationRequest request, Func<int, bool> skip, List<string> degraded,
         bool includeSparse)
     {
+        profile.InterestOf = InterestFunction(history, request);
         var k = _options.CandidatesPerSource;
         var ok = new bool[CandidatePool.SourceCount];
         var errors = new string?[CandidatePool.SourceCount];
@@ -522,6 +530,51 @@ public sealed class Recommender
             degraded.Add("discovery: not trained");
             Once("discovery", "discovery: not trained");
         }
+    }
+
+    /// <summary>The per-item interest strength: the request's profile by category-path prefix, else the lifelong model's
+    /// interests by node, else nothing.</summary>
+    private Func<int, float> InterestFunction(in UserHistory history, RecommendationRequest request)
+    {
+        var table = Catalog.Items;
+        if (request.InterestProfile is { Count: > 0 } given)
+        {
+            var byCategory = new Dictionary<int, float>();
+            for (var c = 0; c < table.Categories.Count; c++)
+            {
+                var path = table.Categories[c];
+                var best = 0f;
+                foreach (var (prefix, strength) in given)
+                {
+                    var p = CategoryPath.Normalize(prefix);
+                    if (path.Equals(p, StringComparison.OrdinalIgnoreCase)
+                        || (path.Length > p.Length && path[p.Length] == CategoryPath.Separator && path.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+                    {
+                        best = Math.Max(best, Math.Clamp(strength, 0, 1));
+                    }
+                }
+
+                if (best > 0)
+                {
+                    byCategory[c] = best;
+                }
+            }
+
+            return item => byCategory.GetValueOrDefault(table.CategoryIndex[item]);
+        }
+
+        if (_models.Lifelong is { } lifelong && !history.IsEmpty)
+        {
+            var byNode = new Dictionary<int, float>();
+            foreach (var interest in lifelong.Interests(history, request.NowMs))
+            {
+                byNode[interest.Category] = interest.Strength;
+            }
+
+            return item => byNode.GetValueOrDefault(lifelong.NodeOf(item));
+        }
+
+        return static _ => 0;
     }
 
     /// <summary>P(order) (or the reciprocal-rank fallback) and the objective of every candidate.</summary>

@@ -199,6 +199,25 @@ public sealed class FusionPipelineTests
     }
 
     [Fact]
+    public void InterestProfile_ReachesTheFusionFeatures_AndRaisesTheCategory()
+    {
+        var recommender = new Recommender(Models, new RecommenderOptions { DiscoveryShare = 0, ParallelSources = false });
+        var now = Models.Catalog.TrainedUntilMs;
+        var table = Models.Catalog.Items;
+        var history = UserHistory.Of(Log, RichUser());
+        var plain = recommender.Home(history, new RecommendationRequest { Count = 100, NowMs = now });
+        // The category the user likes least among her candidates: a profile that says she loves it must lift it.
+        var target = plain.Items.GroupBy(i => table.TopCategoryIndex[i.Item]).OrderBy(g => g.Max(i => i.OrderProbability)).First().Key;
+        var profile = new Dictionary<string, float> { [table.Categories[target]] = 1f };
+
+        var lifted = recommender.Home(history, new RecommendationRequest { Count = 100, NowMs = now, InterestProfile = profile });
+
+        double Mean(RecommendationResult r) => r.Items.Where(i => table.TopCategoryIndex[i.Item] == target).Select(i => i.OrderProbability).DefaultIfEmpty(0).Average();
+        Assert.True(Mean(lifted) > Mean(plain), $"mean P(order) in the profiled category: {Mean(lifted)} vs {Mean(plain)}");
+        Assert.Contains("interest_strength", FusionFeatures.Names);
+    }
+
+    [Fact]
     public void Home_ColdUser_GetsPopularItemsOfTheContextCategory()
     {
         var recommender = new Recommender(Models);
