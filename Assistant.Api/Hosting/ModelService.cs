@@ -66,7 +66,7 @@ public sealed class TrainingJob
 /// The model lifecycle of the host: the versioned artifact repository, the version being served (hot-swapped without
 /// dropping requests), training on first start, and background training jobs (one at a time).
 /// </summary>
-public sealed partial class ModelService : IDisposable
+public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommenderSource
 {
     private readonly ServingOptions _options;
     private readonly IMarketplaceStore _store;
@@ -159,6 +159,10 @@ public sealed partial class ModelService : IDisposable
     }
 
     public TrainingJob? GetJob(string id) => _jobs.GetValueOrDefault(id);
+
+    /// <inheritdoc/>
+    public Ranking.Crm.RecommenderLease? Acquire() =>
+        Host.TryAcquire(out var lease) ? new Ranking.Crm.RecommenderLease(lease.Bundle.Recommender, lease.Manifest.Version, lease) : null;
 
     /// <summary>Reloads the newest valid version (a corrupt newer one is refused and the current one kept).</summary>
     public ReloadResult Reload(CancellationToken cancellationToken = default)

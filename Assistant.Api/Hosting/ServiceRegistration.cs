@@ -55,9 +55,10 @@ public static class ServiceRegistration
             return new ExperimentAssigner(o.HoldoutShare, o.HoldoutSalt);
         });
         services.AddSingleton<ExperimentService>();
-        services.AddSingleton<Ranking.Crm.CampaignService>();
         services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ModelService>();
+        services.AddSingleton<Ranking.Crm.IRecommenderSource>(sp => sp.GetRequiredService<ModelService>());
+        services.AddSingleton<Ranking.Crm.CampaignService>();
 
         services.AddProblemDetails();
         // Binding failures (malformed JSON, a string where a number belongs) reach ProblemExceptionHandler, which says what was wrong.

@@ -122,7 +122,14 @@ public static class CampaignPlanner
     /// <exception cref="CampaignPlanningException">The goal names nothing in the catalog, nobody is eligible, or the budget exceeds the audience.</exception>
     public static CampaignPlan Plan(
         CampaignRequest request, InteractionLog log, IReadOnlyList<User> users, IReadOnlyList<PastSend> pastSends, IContactRules rules,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        Plan(request, log, users, pastSends, rules, null, cancellationToken);
+
+    /// <summary>Plans a campaign; with <paramref name="ranker"/> (the serving pipeline) each treated user's items are the
+    /// ranker's choice within the scope, else item-kNN and popularity pick them.</summary>
+    public static CampaignPlan Plan(
+        CampaignRequest request, InteractionLog log, IReadOnlyList<User> users, IReadOnlyList<PastSend> pastSends, IContactRules rules,
+        Fusion.Recommender? ranker, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(log);
@@ -202,7 +209,9 @@ public static class CampaignPlanner
                 Score = scores[k],
                 Propensity = p[k],
                 Uplift = uplift[k],
-                Items = treated ? PickItems(user.Id, log, scope, itemRanker, popularity, request.ItemsPerMessage) : [],
+                Items = !treated ? []
+                    : (ranker is null ? null : RankItems(ranker, user.Id, log, scope, popularity, request))
+                        ?? PickItems(user.Id, log, scope, itemRanker, popularity, request.ItemsPerMessage),
             });
         }
 
@@ -466,6 +475,61 @@ public static class CampaignPlanner
         var positions = Enumerable.Range(0, audience).ToArray();
         new Random(seed).Shuffle(positions);
         return [.. positions.Take(holdout)];
+    }
+
+    /// <summary>
+    /// The serving pipeline's choice in scope: the scope's items (most popular first) re-ranked for the user by the
+    /// fusion model's P(order) and the campaign's value weight. Null when the ranker knows none of the scope's items.
+    /// </summary>
+    private static int[]? RankItems(Fusion.Recommender ranker, string userId, InteractionLog log, int[] scope, PopularityModel popularity, CampaignRequest request)
+    {
+        var catalog = ranker.Models.Catalog;
+        var pop = popularity.Scores.ToArray();
+        var retrieved = new List<ScoredItem>();
+        foreach (var i in scope.OrderByDescending(i => pop[i]).ThenBy(i => i).Take(200))
+        {
+            if (catalog.TryGetItem(log.ItemIds[i], out var served))
+            {
+                retrieved.Add(new ScoredItem(served, pop[i]));
+            }
+        }
+
+        if (retrieved.Count == 0)
+        {
+            return null;
+        }
+
+        var events = new List<UserEvent>();
+        if (log.TryGetUserIndex(userId, out var u))
+        {
+            for (var r = log.UserOffsets[u]; r < log.UserOffsets[u + 1]; r++)
+            {
+                if (log.Item[r] >= 0)
+                {
+                    events.Add(new UserEvent
+                    {
+                        EventId = "", UserId = userId, ItemId = log.ItemIds[log.Item[r]], Type = log.EventTypes.NameOf(log.Type[r]),
+                        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(log.TimestampMs[r]),
+                    });
+                }
+            }
+        }
+
+        var history = catalog.HistoryOf(userId, events);
+        var answer = ranker.Rerank(history, retrieved, "", new Fusion.RecommendationRequest
+        {
+            Count = request.ItemsPerMessage, NowMs = request.NotBefore.ToUnixTimeMilliseconds(), MarginWeight = request.MarginWeight,
+        });
+        var picked = new List<int>();
+        foreach (var item in answer.Items)
+        {
+            if (log.TryGetItemIndex(catalog.ItemId(item.Item), out var i))
+            {
+                picked.Add(i);
+            }
+        }
+
+        return picked.Count > 0 ? [.. picked] : null;
     }
 
     /// <summary>The user's best items in scope: item-kNN from her history, then the scope's most popular; never an item she ordered.</summary>

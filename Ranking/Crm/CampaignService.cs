@@ -26,6 +26,9 @@ public sealed record CampaignPlanView
     /// <summary>What ranked the audience (uplift model or propensity).</summary>
     public required string Ranking { get; init; }
 
+    /// <summary>What chose each message's items: the serving pipeline (with its model version) or item-kNN and popularity.</summary>
+    public string? ItemSource { get; init; }
+
     public int Users { get; init; }
 
     public int WithoutConsent { get; init; }
@@ -92,7 +95,7 @@ public sealed record CampaignReport
 public sealed record OutcomeEffect(string Outcome, double TreatmentMean, double ControlMean, double Uplift, double CiLow, double CiHigh, double PValue, bool IsDefined);
 
 /// <summary>Plans campaigns against the store, keeps the plans, records outcomes and reports the effect against the holdout.</summary>
-public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry eventTypes, TimeProvider time)
+public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry eventTypes, TimeProvider time, IRecommenderSource? recommenders = null)
 {
     private static readonly ContactPolicyOptions AllChannels = new() { Channels = [CrmChannels.Email, CrmChannels.Push, CrmChannels.Sms] };
 
@@ -148,7 +151,18 @@ public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry e
         // fatigue; with no CRM history it is the population default (quiet hours, default cap).
         var byId = users.ToDictionary(u => u.Id, StringComparer.Ordinal);
         var contactRules = new ContactPolicyRules(ContactPolicy.Learn(sends, outcomes, policy ?? AllChannels, byId, cancellationToken), sends);
-        var plan = CampaignPlanner.Plan(request, log, users, past, contactRules, cancellationToken);
+        var lease = recommenders?.Acquire();
+        CampaignPlan plan;
+        try
+        {
+            plan = CampaignPlanner.Plan(request, log, users, past, contactRules, lease?.Recommender, cancellationToken);
+        }
+        finally
+        {
+            lease?.Dispose();
+        }
+
+        var itemSource = lease is { } l ? $"serving pipeline, model version {l.Version}" : "item-kNN and popularity (no serving model loaded)";
 
         var now = time.GetUtcNow();
         var campaignId = $"plan-{now:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -183,6 +197,7 @@ public sealed class CampaignService(IMarketplaceStore store, EventTypeRegistry e
             HoldoutShare = request.HoldoutShare,
             CreatedAt = now,
             Ranking = plan.Ranking,
+            ItemSource = itemSource,
             Users = plan.Users,
             WithoutConsent = plan.WithoutConsent,
             Capped = plan.Capped,
@@ -285,4 +300,21 @@ public static class MessageTemplate
         var body = "We picked these for you:\n" + string.Join('\n', lines);
         return (subject, body);
     }
+}
+
+/// <summary>Gives the serving pipeline of the loaded model version, if any, for as long as the lease is held.</summary>
+public interface IRecommenderSource
+{
+    /// <summary>The current pipeline, or null when no model version is loaded.</summary>
+    RecommenderLease? Acquire();
+}
+
+/// <summary>A pipeline held for the duration of a plan; disposing releases the model version.</summary>
+public sealed class RecommenderLease(Fusion.Recommender recommender, string version, IDisposable release) : IDisposable
+{
+    public Fusion.Recommender Recommender { get; } = recommender;
+
+    public string Version { get; } = version;
+
+    public void Dispose() => release.Dispose();
 }

@@ -39,6 +39,8 @@ public sealed class CrmApiTests : IClassFixture<DemoFactory>
         Assert.Equal(20, sends.Count(s => s.GetProperty("isTreatment").GetBoolean()));
         Assert.Equal(3, sends.Count(s => !s.GetProperty("isTreatment").GetBoolean())); // ceil(20 / 0.9) - 20
         Assert.Contains("uplift", plan.GetProperty("ranking").GetString(), StringComparison.Ordinal);
+        // The demo host trained its serving models at start, so the serving pipeline chose the items.
+        Assert.StartsWith("serving pipeline, model version ", plan.GetProperty("itemSource").GetString(), StringComparison.Ordinal);
 
         var store = _demo.Factory.Services.GetRequiredService<IMarketplaceStore>();
         foreach (var send in sends)
