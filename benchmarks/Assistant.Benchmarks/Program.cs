@@ -62,5 +62,10 @@ if (args.Length > 0 && args[0] == "search-recall")
     return await SearchRecallBenchmark.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "fusion")
+{
+    return await FusionBenchmark.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(IngestThroughput).Assembly).Run(args);
 return 0;
