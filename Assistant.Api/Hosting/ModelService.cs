@@ -66,7 +66,7 @@ public sealed class TrainingJob
 /// The model lifecycle of the host: the versioned artifact repository, the version being served (hot-swapped without
 /// dropping requests), training on first start, and background training jobs (one at a time).
 /// </summary>
-public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommenderSource
+public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommenderSource, Assistant.Plugins.Shopping.IServingContext
 {
     private readonly ServingOptions _options;
     private readonly IMarketplaceStore _store;
@@ -163,6 +163,12 @@ public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommender
     /// <inheritdoc/>
     public Ranking.Crm.RecommenderLease? Acquire() =>
         Host.TryAcquire(out var lease) ? new Ranking.Crm.RecommenderLease(lease.Bundle.Recommender, lease.Manifest.Version, lease) : null;
+
+    /// <inheritdoc/>
+    Assistant.Plugins.Shopping.ServingLease? Assistant.Plugins.Shopping.IServingContext.Acquire() =>
+        Host.TryAcquire(out var lease)
+            ? new Assistant.Plugins.Shopping.ServingLease(lease.Bundle.Recommender, lease.Bundle.Search, lease.Manifest.Version, lease)
+            : null;
 
     /// <summary>Reloads the newest valid version (a corrupt newer one is refused and the current one kept).</summary>
     public ReloadResult Reload(CancellationToken cancellationToken = default)

@@ -58,6 +58,7 @@ public static class ServiceRegistration
         services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ModelService>();
         services.AddSingleton<Ranking.Crm.IRecommenderSource>(sp => sp.GetRequiredService<ModelService>());
+        services.AddSingleton<Assistant.Plugins.Shopping.IServingContext>(sp => sp.GetRequiredService<ModelService>());
         services.AddSingleton<Ranking.Crm.CampaignService>();
 
         services.AddProblemDetails();
