@@ -57,6 +57,11 @@ if (args.Length > 0 && args[0] == "demo-uplift")
     return await DemoUpliftRun.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "llm-overhead")
+{
+    return await LlmOverheadBenchmark.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "search-recall")
 {
     return await SearchRecallBenchmark.RunAsync(args[1..]);
