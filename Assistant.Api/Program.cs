@@ -26,6 +26,10 @@ if (command.Verb == "train")
     return await TrainCommand.RunAsync(command, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
 }
 
+// The language model before training: an unusable Llm section (a missing model file) stops the host now, with a message
+// naming the key, rather than after minutes of training; a local model's weights load here, not on the first chat.
+app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
+
 await app.Services.GetRequiredService<ModelService>().InitializeAsync(app.Lifetime.ApplicationStopping);
 
 app.UseExceptionHandler();
@@ -40,6 +44,7 @@ app.MapImportApi();
 app.MapExperimentsApi();
 app.MapCrmApi();
 app.MapRecommendationsApi();
+app.MapChatApi();
 app.MapAdminApi();
 app.MapGet("/", () => TypedResults.Redirect("/openapi/v1.json")).ExcludeFromDescription();
 

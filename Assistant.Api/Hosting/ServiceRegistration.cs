@@ -1,6 +1,10 @@
 using Assistant.Api.Storage;
+using Assistant.Plugins.Llm;
+using Assistant.Plugins.Prompts;
+using Assistant.Plugins.Shopping;
 using Assistant.Api.Storage.Postgres;
 using Assistant.Api.Storage.Sqlite;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -60,6 +64,7 @@ public static class ServiceRegistration
         services.AddSingleton<Ranking.Crm.IRecommenderSource>(sp => sp.GetRequiredService<ModelService>());
         services.AddSingleton<Assistant.Plugins.Shopping.IServingContext>(sp => sp.GetRequiredService<ModelService>());
         services.AddSingleton<Ranking.Crm.CampaignService>();
+        builder.AddShoppingChat();
 
         services.AddProblemDetails();
         // Binding failures (malformed JSON, a string where a number belongs) reach ProblemExceptionHandler, which says what was wrong.
@@ -79,6 +84,48 @@ public static class ServiceRegistration
             kestrel.Limits.MaxRequestBodySize = api.MaxRequestBodyBytes;
         });
         return builder;
+    }
+
+    /// <summary>
+    /// The language model (<see cref="LlmOptions"/>, checked at start-up so that a missing model file stops the host with
+    /// a message naming the key), the prompt templates and the shopping chat.
+    /// </summary>
+    public static WebApplicationBuilder AddShoppingChat(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>();
+        services.AddOptions<ChatServiceOptions>().BindConfiguration(ChatServiceOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // One client for the process: a local model's weights are loaded once, here, and shared by every request.
+        services.AddSingleton<IChatClient>(sp => ChatClientFactory.Create(sp.GetRequiredService<IOptions<LlmOptions>>().Value, sp.GetRequiredService<ILoggerFactory>()));
+        var contentRoot = builder.Environment.ContentRootPath;
+        services.AddSingleton(sp =>
+        {
+            // Prompts:Directory wins; else prompts/ beside the binaries (copied there by the build) or above them (a checkout).
+            var configured = sp.GetRequiredService<IConfiguration>()["Prompts:Directory"];
+            var directory = !string.IsNullOrWhiteSpace(configured) ? configured
+                : PromptLibrary.Locate(contentRoot) ?? PromptLibrary.Locate()
+                ?? throw new InvalidOperationException($"No prompts folder was found beside or above {contentRoot}; set Prompts:Directory.");
+            return new PromptLibrary(directory);
+        });
+        services.AddSingleton(sp =>
+        {
+            return new ChatService(
+                sp.GetRequiredService<IChatClient>(), sp.GetRequiredService<IServingContext>(), sp.GetRequiredService<IEventStore>(),
+                sp.GetRequiredService<PromptLibrary>(), sp.GetRequiredService<IOptions<ChatServiceOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(),
+                sp.GetRequiredService<TimeProvider>());
+        });
+        return builder;
+    }
+}
+
+/// <summary>Runs <see cref="LlmOptions.Validate"/>, whose messages name the configuration keys (Llm:ModelPath, ...).</summary>
+internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlmOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
 
