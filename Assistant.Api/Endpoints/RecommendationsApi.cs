@@ -13,7 +13,8 @@ using Ranking.Fusion;
 namespace Assistant.Api.Endpoints;
 
 [Description("Why an item is there: the signal that carried it, as a kind and a sentence.")]
-public sealed record ExplanationView(string Kind, string? Source, string Text, string? AnchorItemId, DateTimeOffset? AnchorTime, string? Category, string? Brand);
+public sealed record ExplanationView(
+    string Kind, string? Source, string Text, string? AnchorItemId, DateTimeOffset? AnchorTime, string? Category, string? Brand, bool? Generated = null);
 
 [Description("A recommended item with its score, sources and explanation.")]
 public sealed record RecommendedItemView(
@@ -85,7 +86,7 @@ public static class RecommendationsApi
         return app;
     }
 
-    public sealed record Services(ModelService Models, IMarketplaceStore Store, ExperimentService Experiments, TimeProvider Time);
+    public sealed record Services(ModelService Models, IMarketplaceStore Store, ExperimentService Experiments, TimeProvider Time, LlmSurfaces Llm);
 
     public static async Task<Results<Ok<RecommendationsView>, ValidationProblem>> HomeAsync(
         string id, [AsParameters] Services services, CancellationToken cancellationToken, int? count = null, double? marginWeight = null,
@@ -119,6 +120,15 @@ public static class RecommendationsApi
             degraded.Add($"category '{category}' is unknown to the models; ignored");
         }
 
+        IReadOnlyDictionary<string, float>? interestProfile = null;
+        if (services.Llm.Enabled && !history.IsEmpty)
+        {
+            interestProfile = await services.Llm.InterestProfileAsync(id, lease.Manifest.Version, cancellationToken).ConfigureAwait(false);
+            degraded.Add(interestProfile is null
+                ? "llm: no interest profile within the time budget; the ranker used its interest statistics"
+                : "llm: the ranker used the LLM's interest profile");
+        }
+
         var request = new RecommendationRequest
         {
             Count = count ?? 20,
@@ -127,9 +137,32 @@ public static class RecommendationsApi
             DiscoveryShare = discoveryShare,
             Exclude = ParseIds(exclude, catalog),
             Category = categoryIndex,
+            InterestProfile = interestProfile,
         };
         var result = bundle.Recommender.Home(history, request);
-        return TypedResults.Ok(View("home", id, null, lease.Manifest.Version, result, catalog, arms, degraded));
+        var view = View("home", id, null, lease.Manifest.Version, result, catalog, arms, degraded);
+        return TypedResults.Ok(await ExplainAsync(view, id, services, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>With an LLM, the first items' explanations in words (within the time budget); else the templates.</summary>
+    private static async Task<RecommendationsView> ExplainAsync(RecommendationsView view, string userId, Services services, CancellationToken cancellationToken)
+    {
+        if (!services.Llm.Enabled || view.Items.Count == 0)
+        {
+            return view;
+        }
+
+        var rewritten = await services.Llm.ExplainAsync(userId, [.. view.Items.Select(i => (i.ItemId, i.Explanation.Text))], cancellationToken).ConfigureAwait(false);
+        var items = view.Items.ToArray();
+        foreach (var (index, text) in rewritten)
+        {
+            items[index] = items[index] with { Explanation = items[index].Explanation with { Text = text, Generated = true } };
+        }
+
+        var note = rewritten.Count == Math.Min(LlmSurfaces.ExplainedItems, items.Length)
+            ? null
+            : "llm: some explanations are templates (the model did not answer within the time budget)";
+        return view with { Items = items, Degraded = note is null ? view.Degraded : [.. view.Degraded, note] };
     }
 
     public static Task<Results<Ok<RecommendationsView>, ProblemHttpResult, ValidationProblem>> AnalogsAsync(
@@ -254,7 +287,16 @@ public static class RecommendationsApi
         var now = services.Time.GetUtcNow().ToUnixTimeMilliseconds();
         var brands = bundle.Recommender.Brands(history, count ?? 5, items ?? 4, now);
         var names = catalog.Items.Brands;
-        var degraded = bundle.Models.Discovery is null ? new[] { "discovery: not trained; popular brands shown" } : [];
+        var degraded = bundle.Models.Discovery is null ? new List<string> { "discovery: not trained; popular brands shown" } : [];
+        var generated = services.Llm.Enabled && !history.IsEmpty
+            ? await services.Llm.BrandReasonsAsync(id, count ?? 5, cancellationToken).ConfigureAwait(false)
+            : new Dictionary<string, string>();
+        if (services.Llm.Enabled && !history.IsEmpty && generated.Count == 0)
+        {
+            degraded.Add("llm: brand reasons are templates (the model did not answer within the time budget)");
+        }
+
+        brands = [.. brands.Select(b => generated.TryGetValue(names[b.Brand], out var reason) ? b with { Reason = reason } : b)];
         var views = brands.Select(b => new BrandView(
             names[b.Brand], b.Score, b.BecauseBrand >= 0 ? names[b.BecauseBrand] : null, b.Reason,
             [.. b.Items.Select(i => ItemView(catalog, i, 0, double.NaN, bundle.Recommender.Value(i, bundle.Recommender.Options.MarginWeight), ["discovery"],

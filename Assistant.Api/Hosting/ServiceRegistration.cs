@@ -115,6 +115,7 @@ public static class ServiceRegistration
                 sp.GetRequiredService<PromptLibrary>(), sp.GetRequiredService<IOptions<ChatServiceOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(),
                 sp.GetRequiredService<TimeProvider>());
         });
+        services.AddSingleton<LlmSurfaces>();
         return builder;
     }
 }
