@@ -288,15 +288,27 @@ public static class RecommendationsApi
         var brands = bundle.Recommender.Brands(history, count ?? 5, items ?? 4, now);
         var names = catalog.Items.Brands;
         var degraded = bundle.Models.Discovery is null ? new List<string> { "discovery: not trained; popular brands shown" } : [];
-        var generated = services.Llm.Enabled && !history.IsEmpty
-            ? await services.Llm.BrandReasonsAsync(id, count ?? 5, cancellationToken).ConfigureAwait(false)
-            : new Dictionary<string, string>();
-        if (services.Llm.Enabled && !history.IsEmpty && generated.Count == 0)
+        // With an LLM, its picks (among the discovery model's candidate brands, with reasons from her history) come first.
+        var picked = services.Llm.Enabled && !history.IsEmpty
+            ? await services.Llm.BrandsAsync(id, count ?? 5, cancellationToken).ConfigureAwait(false)
+            : [];
+        if (services.Llm.Enabled && !history.IsEmpty && picked.Count == 0)
         {
-            degraded.Add("llm: brand reasons are templates (the model did not answer within the time budget)");
+            degraded.Add("llm: no brand picks within the time budget; the discovery model's brands and template reasons stand");
         }
 
-        brands = [.. brands.Select(b => generated.TryGetValue(names[b.Brand], out var reason) ? b with { Reason = reason } : b)];
+        var brandIndex = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.OrdinalIgnoreCase);
+        var fromLlm = new List<BrandSuggestion>();
+        foreach (var b in picked)
+        {
+            if (brandIndex.TryGetValue(b.Brand, out var index))
+            {
+                var itemIndexes = b.Items.Select(c => catalog.TryGetItem(c.ItemId, out var i) ? i : -1).Where(i => i >= 0).Take(items ?? 4).ToList();
+                fromLlm.Add(new BrandSuggestion(index, 1, -1, itemIndexes, b.Reason));
+            }
+        }
+
+        brands = [.. fromLlm.Concat(brands.Where(b => fromLlm.All(l => l.Brand != b.Brand))).Take(count ?? 5)];
         var views = brands.Select(b => new BrandView(
             names[b.Brand], b.Score, b.BecauseBrand >= 0 ? names[b.BecauseBrand] : null, b.Reason,
             [.. b.Items.Select(i => ItemView(catalog, i, 0, double.NaN, bundle.Recommender.Value(i, bundle.Recommender.Options.MarginWeight), ["discovery"],

@@ -85,18 +85,17 @@ public sealed class LlmSurfaces(
         return rewritten;
     }
 
-    /// <summary>The brand-discovery plugin's reasons by brand name (generated ones only).</summary>
-    public async Task<IReadOnlyDictionary<string, string>> BrandReasonsAsync(string userId, int count, CancellationToken cancellationToken)
+    /// <summary>The brand-discovery plugin's picks with generated reasons (empty when the LLM is off or failed): a
+    /// candidate source of the brand carousel, chosen among the discovery model's candidate brands.</summary>
+    public async Task<IReadOnlyList<DiscoveredBrand>> BrandsAsync(string userId, int count, CancellationToken cancellationToken)
     {
         if (!Enabled)
         {
-            return new Dictionary<string, string>();
+            return [];
         }
 
         var plugin = new BrandDiscoveryPlugin(chat, serving, events, prompts, time, userId, options.Value, loggers.CreateLogger<BrandDiscoveryPlugin>());
         var output = await plugin.SuggestAsync(count, cancellationToken).ConfigureAwait(false);
-        return output.Brands.Where(b => b.ReasonGenerated)
-            .GroupBy(b => b.Brand, StringComparer.OrdinalIgnoreCase)
-            .ToDictionary(g => g.Key, g => g.First().Reason, StringComparer.OrdinalIgnoreCase);
+        return [.. output.Brands.Where(b => b.ReasonGenerated && b.Items.Count > 0)];
     }
 }

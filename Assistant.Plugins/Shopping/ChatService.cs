@@ -184,7 +184,7 @@ public sealed partial class ChatService
             else
             {
                 var history = await BuildHistoryAsync(conversation.Snapshot(), message, cancellationToken).ConfigureAwait(false);
-                var kernel = BuildKernel(catalog, shopper);
+                var kernel = BuildKernel(catalog, shopper, pinned, userId);
                 var settings = new PromptExecutionSettings
                 {
                     FunctionChoiceBehavior = _options.RequireToolCall ? FunctionChoiceBehavior.Required() : FunctionChoiceBehavior.Auto(),
@@ -292,12 +292,15 @@ public sealed partial class ChatService
         return message.Length > _options.MaxMessageLength ? $"The message is longer than {_options.MaxMessageLength} characters." : null;
     }
 
-    private Kernel BuildKernel(CatalogSearchPlugin catalog, RecommendationsPlugin shopper)
+    private Kernel BuildKernel(CatalogSearchPlugin catalog, RecommendationsPlugin shopper, IServingContext pinned, string userId)
     {
         var builder = Kernel.CreateBuilder();
         builder.Services.AddSingleton(_completion);
         builder.Plugins.AddFromObject(catalog, CatalogPluginName);
         builder.Plugins.AddFromObject(shopper, ShopperPluginName);
+        // Her interests and brands new to her, bound to the caller like the recommendations (no user parameter).
+        builder.Plugins.AddFromObject(new UserInterestsPlugin(_client, pinned, _events, _prompts, _time, userId), "Interests");
+        builder.Plugins.AddFromObject(new BrandDiscoveryPlugin(_client, pinned, _events, _prompts, _time, userId), "Brands");
         return builder.Build();
     }
 

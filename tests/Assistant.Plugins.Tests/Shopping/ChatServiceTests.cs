@@ -123,7 +123,7 @@ public sealed class ChatServiceTests(ITestOutputHelper output)
 
         var tools = first.Options!.Tools!.OfType<AIFunctionDeclaration>().ToList();
         Assert.Equal(
-            ["Catalog_search_catalog", "Shopper_goes_with", "Shopper_recommend_for_me", "Shopper_similar_items"],
+            ["Brands_suggest_new_brands", "Catalog_search_catalog", "Interests_profile_interests", "Shopper_goes_with", "Shopper_recommend_for_me", "Shopper_similar_items"],
             tools.Select(t => t.Name).Order(StringComparer.Ordinal));
         foreach (var tool in tools)
         {
