@@ -17,23 +17,7 @@ public sealed class LlmSurfacesTests : IDisposable
     [SkippableFact]
     public async Task Home_and_brands_with_a_local_model_stay_grounded_and_say_what_the_llm_did()
     {
-        var root = DatasetLocator.Root;
-        if (root is null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
-        {
-            Skip.If(true, $"No shared data folder; set {DatasetLocator.EnvironmentVariable}.");
-        }
-
-        var model = Path.Combine(root ?? throw new InvalidOperationException("CI is set but no shared data folder was found."), "stories260K-gguf", "stories260K.gguf");
-        _factory.Settings["Demo:SeedOnStart"] = "true";
-        _factory.Settings["Demo:Scale"] = "0.1";
-        _factory.Settings["Llm:Provider"] = "Local";
-        _factory.Settings["Llm:ModelPath"] = model;
-        _factory.Settings["Llm:ContextSize"] = "4096";
-        _factory.Settings["Llm:MaxOutputTokens"] = "400";
-        _factory.Settings["Llm:JsonMaxStringLength"] = "24";
-        _factory.Settings["Llm:JsonMaxArrayItems"] = "3";
-        _factory.Settings["Llm:TimeBudgetMs"] = "20000";
-        var client = _factory.CreateClient();
+        var client = LocalModelHost();
 
         var home = await client.GetAsync("/v1/users/user-00008/recommendations?count=5");
         var brands = await client.GetAsync("/v1/users/user-00008/brands?count=3");
@@ -57,5 +41,37 @@ public sealed class LlmSurfacesTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, brands.StatusCode);
         var carousel = await brands.Content.ReadFromJsonAsync<JsonElement>();
         Assert.All(carousel.GetProperty("brands").EnumerateArray(), b => Assert.False(string.IsNullOrWhiteSpace(b.GetProperty("reason").GetString())));
+
+        // The chat endpoint end to end with the real model: streamed text, then done, marked generated.
+        var chat = await client.PostAsJsonAsync("/v1/chat", new { conversationId = "tiny-1", userId = "user-00008", message = "Find me a snowboard" });
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.Equal("text/event-stream", chat.Content.Headers.ContentType?.MediaType);
+        var stream = await chat.Content.ReadAsStringAsync();
+        Assert.Contains("event: text", stream, StringComparison.Ordinal);
+        Assert.EndsWith("}", stream.TrimEnd(), StringComparison.Ordinal);
+        var done = stream.Replace("\r\n", "\n", StringComparison.Ordinal).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Last();
+        Assert.StartsWith("event: done", done, StringComparison.Ordinal);
+        Assert.Contains("\"generated\":true", done, StringComparison.Ordinal);
+    }
+
+    private HttpClient LocalModelHost()
+    {
+        var root = DatasetLocator.Root;
+        if (root is null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
+        {
+            Skip.If(true, $"No shared data folder; set {DatasetLocator.EnvironmentVariable}.");
+        }
+
+        var model = Path.Combine(root ?? throw new InvalidOperationException("CI is set but no shared data folder was found."), "stories260K-gguf", "stories260K.gguf");
+        _factory.Settings["Demo:SeedOnStart"] = "true";
+        _factory.Settings["Demo:Scale"] = "0.1";
+        _factory.Settings["Llm:Provider"] = "Local";
+        _factory.Settings["Llm:ModelPath"] = model;
+        _factory.Settings["Llm:ContextSize"] = "4096";
+        _factory.Settings["Llm:MaxOutputTokens"] = "400";
+        _factory.Settings["Llm:JsonMaxStringLength"] = "24";
+        _factory.Settings["Llm:JsonMaxArrayItems"] = "3";
+        _factory.Settings["Llm:TimeBudgetMs"] = "20000";
+        return _factory.CreateClient();
     }
 }
