@@ -481,54 +481,50 @@ public sealed class Recommender
             return;
         }
 
-        if (_models.Lifelong is { } lifelong)
+        var lifelong = _models.Lifelong;
+        ProposeSparse(pool, CandidateSource.Lifelong, lifelong is not null, skip, degraded, () =>
         {
-            try
-            {
-                IItemSimilarity complements = _models.Complements is { } c ? c : _models.Popularity;
-                var revived = lifelong.Revive(history, request.NowMs, complements, _models.Popularity, k);
-                var reasons = revived.ToDictionary(r => r.Item, r => new CandidateReason(r.AnchorItem, r.AnchorMs, r.Interest, -1, false));
-                pool.Propose(CandidateSource.Lifelong, [.. revived.Select(r => new ScoredItem(r.Item, r.Score))], skip, i => reasons.TryGetValue(i, out var why) ? why : null);
-            }
-#pragma warning disable CA1031 // an optional source failing degrades the answer
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                degraded.Add($"lifelong: failed ({ex.Message})");
-                Once("lifelong:failed", $"lifelong: failed ({ex.Message})");
-            }
-        }
-        else
+            IItemSimilarity complements = _models.Complements is { } c ? c : _models.Popularity;
+            return [.. lifelong!.Revive(h, request.NowMs, complements, _models.Popularity, k)
+                .Select(r => (r.Item, r.Score, new CandidateReason(r.AnchorItem, r.AnchorMs, r.Interest, -1, false)))];
+        });
+        var discovery = _models.Discovery;
+        ProposeSparse(pool, CandidateSource.Discovery, discovery is not null, skip, degraded, () =>
+            [.. discovery!.Candidates(h, _models.Popularity, Catalog.Items, k)
+                .Select(d => (d.Item, d.Score, new CandidateReason(-1, 0, d.Node, d.BecauseNode, d.Kind == DiscoveryKind.NewBrand)))]);
+    }
+
+    /// <summary>Proposes a sparse source's candidates with their reasons; a missing or failing source is named in
+    /// <paramref name="degraded"/> and logged once.</summary>
+    private void ProposeSparse(
+        CandidatePool pool, CandidateSource source, bool present, Func<int, bool> skip, List<string> degraded,
+        Func<IReadOnlyList<(int Item, float Score, CandidateReason Reason)>> find)
+    {
+        var name = Name(source);
+        if (!present)
         {
-            degraded.Add("lifelong: not trained");
-            Once("lifelong", "lifelong: not trained");
+            degraded.Add($"{name}: not trained");
+            Once(name, $"{name}: not trained");
+            return;
         }
 
-        if (_models.Discovery is { } discovery)
+        try
         {
-            try
+            var found = find();
+            var reasons = new Dictionary<int, CandidateReason>();
+            foreach (var (item, _, reason) in found)
             {
-                var found = discovery.Candidates(history, _models.Popularity, Catalog.Items, k);
-                var reasons = new Dictionary<int, CandidateReason>();
-                foreach (var d in found)
-                {
-                    reasons.TryAdd(d.Item, new CandidateReason(-1, 0, d.Node, d.BecauseNode, d.Kind == DiscoveryKind.NewBrand));
-                }
+                reasons.TryAdd(item, reason);
+            }
 
-                pool.Propose(CandidateSource.Discovery, [.. found.Select(d => new ScoredItem(d.Item, d.Score))], skip, i => reasons.TryGetValue(i, out var why) ? why : null);
-            }
-#pragma warning disable CA1031 // an optional source failing degrades the answer
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                degraded.Add($"discovery: failed ({ex.Message})");
-                Once("discovery:failed", $"discovery: failed ({ex.Message})");
-            }
+            pool.Propose(source, [.. found.Select(f => new ScoredItem(f.Item, f.Score))], skip, i => reasons.TryGetValue(i, out var why) ? why : null);
         }
-        else
+#pragma warning disable CA1031 // an optional source failing degrades the answer; it never breaks it
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            degraded.Add("discovery: not trained");
-            Once("discovery", "discovery: not trained");
+            degraded.Add($"{name}: failed ({ex.Message})");
+            Once(name + ":failed", $"{name}: failed ({ex.Message})");
         }
     }
 

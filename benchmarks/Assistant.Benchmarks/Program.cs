@@ -42,6 +42,11 @@ if (args.Length > 0 && args[0] == "sequential")
     return await SequentialRun.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "sequential-inputs")
+{
+    return await SequentialInputsBenchmark.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "sequential-serving")
 {
     return SequentialServing.Run(args[1..]);
