@@ -24,19 +24,25 @@ namespace Ranking.Sequential;
 public sealed class SequentialModel : ICandidateGenerator
 {
     private const string ArtifactKind = "sequential";
-    private const int ArtifactVersion = 2;
+    private const int ArtifactVersion = 3;
 
     private readonly int[] _itemCounts;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
 
     private SequentialModel(
-        SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts, int orderCode = -1, ItemContent? content = null)
+        SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts, int orderCode, int[] feedbackCodes, ItemContent? content = null)
     {
         OrderCode = orderCode;
         Options = options;
         ItemCount = itemCount;
         Content = content;
         Layout = new ParameterLayout(itemCount, options, content);
+        if (feedbackCodes.Length != Layout.FeedbackTypes.Length)
+        {
+            throw new ArgumentException("One event-type code per feedback head is needed.", nameof(feedbackCodes));
+        }
+
+        FeedbackCodes = feedbackCodes;
         ParameterArray = parameters;
         _itemCounts = itemCounts;
         EffectiveParameters = content is null ? parameters : new float[parameters.Length];
@@ -80,6 +86,10 @@ public sealed class SequentialModel : ICandidateGenerator
 
     /// <summary>The training log's event-type code of "order" (the P(order) head's positives); -1 when unknown.</summary>
     internal int OrderCode { get; }
+
+    /// <summary>The training log's event-type code of each feedback head (<see cref="SequentialOptions.AllFeedbackHeads"/>,
+    /// the heads' positives); -1 for a type the log does not know.</summary>
+    internal int[] FeedbackCodes { get; }
 
     /// <summary>Recomputes <see cref="EffectiveParameters"/> after <see cref="ParameterArray"/> changed.</summary>
     internal void RefreshEffective()
@@ -140,7 +150,7 @@ public sealed class SequentialModel : ICandidateGenerator
         var layout = new ParameterLayout(train.ItemCount, options, content);
         var parameters = new float[layout.Total];
         layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), content);
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), FeedbackCodesOf(train, options), content);
         var trainer = new SequentialTrainer(model, train, counts, cancellationToken);
         if (trainer.SequenceCount == 0)
         {
@@ -204,9 +214,29 @@ public sealed class SequentialModel : ICandidateGenerator
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="item"/> is outside the item space.</exception>
     public float PredictOrder(in UserHistory history, int item)
     {
-        if (Layout.OrderWeights < 0)
+        if (Layout.FeedbackHeadOf(EventTypeRegistry.Order) < 0)
         {
             throw new InvalidOperationException("The model was trained without the P(order) head (OrderHeadWeight = 0).");
+        }
+
+        return PredictFeedback(history, item, EventTypeRegistry.Order);
+    }
+
+    /// <summary>
+    /// The probability, by the feedback head of <paramref name="eventType"/> (<see cref="SequentialOptions.FeedbackHeads"/>,
+    /// or "order" with <see cref="SequentialOptions.OrderHeadWeight"/>), that the user's next event, if it is on
+    /// <paramref name="item"/>, has that type.
+    /// </summary>
+    /// <returns>The probability; NaN when the history has no item.</returns>
+    /// <exception cref="InvalidOperationException">The model was trained without a head for <paramref name="eventType"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="item"/> is outside the item space.</exception>
+    public float PredictFeedback(in UserHistory history, int item, string eventType)
+    {
+        ArgumentNullException.ThrowIfNull(eventType);
+        var h = Layout.FeedbackHeadOf(eventType);
+        if (h < 0)
+        {
+            throw new InvalidOperationException($"The model was trained without a '{eventType}' feedback head.");
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(item);
@@ -218,7 +248,7 @@ public sealed class SequentialModel : ICandidateGenerator
             return float.NaN;
         }
 
-        return SequentialNetwork.Sigmoid(SequentialNetwork.OrderLogit(Layout, EffectiveParameters, state, item));
+        return SequentialNetwork.Sigmoid(SequentialNetwork.FeedbackLogit(Layout, EffectiveParameters, state, item, h));
     }
 
     private bool ComputeState(ReadOnlySpan<int> items, ReadOnlySpan<byte> types, ReadOnlySpan<long> timestamps, Span<float> state)
@@ -289,10 +319,11 @@ public sealed class SequentialModel : ICandidateGenerator
     }
 
     /// <summary>
-    /// Writes the model as an artifact of kind "sequential", version 2: options (those of version 1, then
+    /// Writes the model as an artifact of kind "sequential", version 3: options (those of version 1, then
     /// <see cref="SequentialOptions.UseActionTypes"/>, <see cref="SequentialOptions.UseTimeGaps"/> and
-    /// <see cref="SequentialOptions.OrderHeadWeight"/>), the log's "order" code, <see cref="SequentialOptions.UseContentFeatures"/>
-    /// (with it: the content tables' sizes, the price-decile edges and each item's category, brand and price rows),
+    /// <see cref="SequentialOptions.OrderHeadWeight"/>), the log's "order" code, <see cref="SequentialOptions.UseContentFeatures"/>,
+    /// (new in version 3) the <see cref="SequentialOptions.FeedbackHeads"/> (count, then each head's event type, weight and
+    /// log code), then (with content features: the content tables' sizes, the price-decile edges and each item's category, brand and price rows),
     /// item counts and weights.
     /// </summary>
     public void Save(Stream stream)
@@ -326,6 +357,15 @@ public sealed class SequentialModel : ICandidateGenerator
         writer.Write(o.OrderHeadWeight);
         writer.Write(OrderCode);
         writer.Write(o.UseContentFeatures);
+        var extra = FeedbackCodes.Length - o.FeedbackHeads.Count;
+        writer.Write(o.FeedbackHeads.Count);
+        for (var h = 0; h < o.FeedbackHeads.Count; h++)
+        {
+            writer.Write(o.FeedbackHeads[h].EventType);
+            writer.Write(o.FeedbackHeads[h].Weight);
+            writer.Write(FeedbackCodes[extra + h]);
+        }
+
         if (Content is { } content)
         {
             writer.Write(content.CategoryRows);
@@ -340,9 +380,9 @@ public sealed class SequentialModel : ICandidateGenerator
         writer.WriteArray<float>(ParameterArray);
     }
 
-    /// <summary>Reads a model written by <see cref="Save"/>: artifact version 2, or version 1 (plain models, written
-    /// before the optional inputs existed).</summary>
-    /// <exception cref="InvalidDataException">Not a "sequential" version 1 or 2 artifact, truncated, or inconsistent.</exception>
+    /// <summary>Reads a model written by <see cref="Save"/>: artifact version 3, version 2 (written before the feedback
+    /// heads beyond P(order)), or version 1 (plain models, written before the optional inputs existed).</summary>
+    /// <exception cref="InvalidDataException">Not a "sequential" version 1, 2 or 3 artifact, truncated, or inconsistent.</exception>
     public static SequentialModel Load(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -354,7 +394,7 @@ public sealed class SequentialModel : ICandidateGenerator
             stream = copy;
         }
 
-        var version = PeekVersion(stream) == 1 ? 1 : ArtifactVersion;
+        var version = PeekVersion(stream) is var peeked and (1 or 2) ? peeked : ArtifactVersion;
         using var reader = new ArtifactReader(stream, ArtifactKind, version);
         var itemCount = reader.ItemCount;
         var options = new SequentialOptions
@@ -394,6 +434,30 @@ public sealed class SequentialModel : ICandidateGenerator
             options = options with { UseContentFeatures = reader.ReadBoolean() };
         }
 
+        var feedbackCodes = new List<int>();
+        if (options.OrderHeadWeight > 0)
+        {
+            feedbackCodes.Add(orderCode);
+        }
+
+        if (version >= 3)
+        {
+            var count = reader.ReadInt32();
+            if (count is < 0 or > 255)
+            {
+                throw new InvalidDataException("The sequential artifact's feedback-head count is out of range.");
+            }
+
+            var heads = new FeedbackHead[count];
+            for (var h = 0; h < count; h++)
+            {
+                heads[h] = new FeedbackHead(reader.ReadString(), reader.ReadSingle());
+                feedbackCodes.Add(reader.ReadInt32());
+            }
+
+            options = options with { FeedbackHeads = heads };
+        }
+
         ItemContent? content = null;
         if (options.UseContentFeatures)
         {
@@ -422,7 +486,7 @@ public sealed class SequentialModel : ICandidateGenerator
             throw new InvalidDataException("The sequential artifact's arrays do not match its item count and options.");
         }
 
-        return new SequentialModel(options, itemCount, parameters, counts, orderCode, content);
+        return new SequentialModel(options, itemCount, parameters, counts, orderCode, [.. feedbackCodes], content);
     }
 
     /// <summary>A model with fresh weights and no training, for gradient checks.</summary>
@@ -442,7 +506,7 @@ public sealed class SequentialModel : ICandidateGenerator
         var layout = new ParameterLayout(train.ItemCount, options, content);
         var parameters = new float[layout.Total];
         layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), content);
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), FeedbackCodesOf(train, options), content);
         return (model, new SequentialTrainer(model, train, counts, CancellationToken.None));
     }
 
@@ -470,6 +534,9 @@ public sealed class SequentialModel : ICandidateGenerator
 
     // Items with a training event; with content features also the items the catalogue describes.
     private bool IsScored(int item) => _itemCounts[item] > 0 || (Content?.Describes(item) ?? false);
+
+    private static int[] FeedbackCodesOf(InteractionLog log, SequentialOptions options) =>
+        [.. options.AllFeedbackHeads.Select(head => log.EventTypes.TryGetCode(head.EventType, out var code) ? code : -1)];
 
     private static int OrderCodeOf(InteractionLog log) => log.EventTypes.TryGetCode(EventTypeRegistry.Order, out var code) ? code : -1;
 }

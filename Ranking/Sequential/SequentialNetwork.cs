@@ -55,8 +55,18 @@ internal sealed class ParameterLayout
         // Optional tensors come last, so that a model without them has exactly the plain layout and initial weights.
         TypeTable = options.UseActionTypes ? Take(SequentialOptions.ActionTypeRows * d, true) : -1;
         GapTable = options.UseTimeGaps ? Take(SequentialOptions.TimeGapBuckets * d, true) : -1;
-        OrderWeights = options.OrderHeadWeight > 0 ? Take(d, false) : -1;
-        OrderBias = options.OrderHeadWeight > 0 ? Take(1, false) : -1;
+        // Feedback heads, each a weight vector (d) and a bias: with OrderHeadWeight alone, the layout of the P(order) head.
+        var heads = options.AllFeedbackHeads;
+        FeedbackTypes = new string[heads.Count];
+        FeedbackWeights = new int[heads.Count];
+        FeedbackBiases = new int[heads.Count];
+        for (var h = 0; h < heads.Count; h++)
+        {
+            FeedbackTypes[h] = heads[h].EventType;
+            FeedbackWeights[h] = Take(d, false);
+            FeedbackBiases[h] = Take(1, false);
+        }
+
         CategoryTable = options.UseContentFeatures ? Take(content!.CategoryRows * d, true) : -1;
         BrandTable = options.UseContentFeatures ? Take(content!.BrandRows * d, true) : -1;
         PriceTable = options.UseContentFeatures ? Take(SequentialOptions.PriceBuckets * d, true) : -1;
@@ -92,11 +102,17 @@ internal sealed class ParameterLayout
     /// <summary>Time-gap table (<see cref="SequentialOptions.TimeGapBuckets"/> × d), or -1 when off.</summary>
     public int GapTable { get; }
 
-    /// <summary>The P(order) head's weight vector (d), or -1 when off.</summary>
-    public int OrderWeights { get; }
+    /// <summary>Event type of each feedback head (<see cref="SequentialOptions.AllFeedbackHeads"/>).</summary>
+    public string[] FeedbackTypes { get; }
 
-    /// <summary>The P(order) head's bias (1), or -1 when off.</summary>
-    public int OrderBias { get; }
+    /// <summary>Each feedback head's weight vector (d).</summary>
+    public int[] FeedbackWeights { get; }
+
+    /// <summary>Each feedback head's bias (1).</summary>
+    public int[] FeedbackBiases { get; }
+
+    /// <summary>The feedback head of an event type, or -1.</summary>
+    public int FeedbackHeadOf(string eventType) => Array.IndexOf(FeedbackTypes, eventType);
 
     /// <summary>Category table (<see cref="CategoryRows"/> × d), or -1 without content features.</summary>
     public int CategoryTable { get; }
@@ -296,8 +312,13 @@ internal sealed class Workspace
         Targets = new int[l];
         Types = new int[l];
         Gaps = new int[l];
-        OrderLabels = new float[l];
-        OrderScratch = new float[d];
+        FeedbackLabels = new float[layout.FeedbackTypes.Length][];
+        for (var h = 0; h < FeedbackLabels.Length; h++)
+        {
+            FeedbackLabels[h] = new float[l];
+        }
+
+        FeedbackScratch = new float[d];
         Stream = new float[blocks + 1][];
         for (var b = 0; b <= blocks; b++)
         {
@@ -352,10 +373,10 @@ internal sealed class Workspace
     /// <summary>Time-gap bucket per position (read only when the layout has a gap table).</summary>
     public int[] Gaps { get; }
 
-    /// <summary>1 where the target event of a position is an order, else 0 (the P(order) head's labels).</summary>
-    public float[] OrderLabels { get; }
+    /// <summary>Per feedback head: 1 where the target event of a position has the head's type, else 0.</summary>
+    public float[][] FeedbackLabels { get; }
 
-    public float[] OrderScratch { get; }
+    public float[] FeedbackScratch { get; }
 
     /// <summary>Stream[b] is the input of block b; Stream[blocks] feeds the final norm.</summary>
     public float[][] Stream { get; }
@@ -647,18 +668,21 @@ internal static class SequentialNetwork
     }
 
     /// <summary>
-    /// The P(order) head's binary cross-entropy at every position: logit w·(state_t ⊙ e_target) + b against
-    /// <c>w.OrderLabels</c>. Adds into <c>w.DState</c> (so call it after the next-item loss) and into the item-table
-    /// and head gradients, every position weighted by <paramref name="weight"/> · <paramref name="headWeight"/>.
+    /// Feedback head <paramref name="h"/>'s binary cross-entropy at every position: logit w·(state_t ⊙ e_target) + b
+    /// against <c>w.FeedbackLabels[h]</c>. Adds into <c>w.DState</c> (so call it after the next-item loss) and into the
+    /// item-table and head gradients, every position weighted by <paramref name="weight"/> · <paramref name="headWeight"/>.
     /// Returns the summed cross-entropy times <paramref name="headWeight"/>.
     /// </summary>
-    public static double OrderLoss(ParameterLayout layout, ReadOnlySpan<float> p, Workspace w, int rows, float headWeight, float weight, Span<float> gradient)
+    public static double FeedbackLoss(
+        ParameterLayout layout, ReadOnlySpan<float> p, Workspace w, int rows, int h, float headWeight, float weight, Span<float> gradient)
     {
         var d = layout.Width;
-        var head = p.Slice(layout.OrderWeights, d);
-        var bias = p[layout.OrderBias];
-        var dHead = gradient.Slice(layout.OrderWeights, d);
-        var scratch = w.OrderScratch.AsSpan(0, d);
+        var head = p.Slice(layout.FeedbackWeights[h], d);
+        var biasAt = layout.FeedbackBiases[h];
+        var bias = p[biasAt];
+        var labels = w.FeedbackLabels[h];
+        var dHead = gradient.Slice(layout.FeedbackWeights[h], d);
+        var scratch = w.FeedbackScratch.AsSpan(0, d);
         var loss = 0.0;
         for (var t = 0; t < rows; t++)
         {
@@ -666,13 +690,13 @@ internal static class SequentialNetwork
             var e = p.Slice(layout.ItemTable + (w.Targets[t] * d), d);
             TensorPrimitives.Multiply(s, e, scratch);
             var z = TensorPrimitives.Dot(scratch, head) + bias;
-            var y = w.OrderLabels[t];
+            var y = labels[t];
 
             // softplus(z) − y·z, computed stably.
             loss += Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs(z))) - (y * z);
             var g = weight * headWeight * (Sigmoid(z) - y);
             TensorPrimitives.MultiplyAdd(scratch, g, dHead, dHead);
-            gradient[layout.OrderBias] += g;
+            gradient[biasAt] += g;
             TensorPrimitives.Multiply(head, e, scratch);
             var dState = w.DState.AsSpan(t * d, d);
             TensorPrimitives.MultiplyAdd(scratch, g, dState, dState);
@@ -684,13 +708,13 @@ internal static class SequentialNetwork
         return loss * headWeight;
     }
 
-    /// <summary>The P(order) head's logit for a user state and an item.</summary>
-    public static float OrderLogit(ParameterLayout layout, ReadOnlySpan<float> p, ReadOnlySpan<float> state, int item)
+    /// <summary>Feedback head <paramref name="h"/>'s logit for a user state and an item.</summary>
+    public static float FeedbackLogit(ParameterLayout layout, ReadOnlySpan<float> p, ReadOnlySpan<float> state, int item, int h)
     {
         var d = layout.Width;
         var e = p.Slice(layout.ItemTable + (item * d), d);
-        var head = p.Slice(layout.OrderWeights, d);
-        var z = p[layout.OrderBias];
+        var head = p.Slice(layout.FeedbackWeights[h], d);
+        var z = p[layout.FeedbackBiases[h]];
         for (var c = 0; c < d; c++)
         {
             z += state[c] * e[c] * head[c];

@@ -109,8 +109,24 @@ public sealed record SequentialOptions
     /// <summary>
     /// Weight of the P(order) head's binary cross-entropy: at every position, σ(w·(state ⊙ e_next) + b) predicts
     /// whether the next item event is an order; added to the next-item loss. Default 0 (no head). Finite and ≥ 0.
+    /// Shorthand for a <see cref="FeedbackHead"/> of type "order", which then comes first (before <see cref="FeedbackHeads"/>).
     /// </summary>
     public float OrderHeadWeight { get; init; }
+
+    /// <summary>
+    /// Feedback heads beyond <see cref="OrderHeadWeight"/>: each learns P(type | state, item), the probability that the
+    /// next item event, if it is on the item, has the head's event type (cart, share, …), with its own weight on its
+    /// binary cross-entropy; see <see cref="SequentialModel.PredictFeedback"/>. Default none (then the weights are those of
+    /// the plain model). Types are distinct, non-empty and not "order" when <see cref="OrderHeadWeight"/> &gt; 0; weights
+    /// finite and &gt; 0. The list is copied; two options with equal heads in the same order are equal.
+    /// </summary>
+    public IReadOnlyList<FeedbackHead> FeedbackHeads
+    {
+        get => _feedbackHeads;
+        init => _feedbackHeads = new FeedbackHeadCollection(value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    private readonly FeedbackHeadCollection _feedbackHeads = FeedbackHeadCollection.Empty;
 
     /// <summary>
     /// Adds learned category, brand and price-bucket embeddings of each item (from the log's <see cref="Data.ItemTable"/>:
@@ -120,6 +136,12 @@ public sealed record SequentialOptions
     /// describes get a score instead of −∞. Default false. Models with it are saved but not exported to ONNX.
     /// </summary>
     public bool UseContentFeatures { get; init; }
+
+    /// <summary>Every feedback head in parameter order: "order" first when <see cref="OrderHeadWeight"/> &gt; 0, then
+    /// <see cref="FeedbackHeads"/>.</summary>
+    internal IReadOnlyList<FeedbackHead> AllFeedbackHeads => OrderHeadWeight > 0
+        ? [new FeedbackHead(Domain.EventTypeRegistry.Order, OrderHeadWeight), .. _feedbackHeads]
+        : _feedbackHeads;
 
     /// <summary>The feed-forward width in effect.</summary>
     public int EffectiveFeedForwardWidth => FeedForwardWidth > 0 ? FeedForwardWidth : Width;
@@ -146,6 +168,19 @@ public sealed record SequentialOptions
         Check(ValidationUsers is null or >= 1, nameof(ValidationUsers), ValidationUsers, "null or at least 1");
         Check(Shards is >= 1 and <= 64, nameof(Shards), Shards, "between 1 and 64");
         Check(float.IsFinite(OrderHeadWeight) && OrderHeadWeight >= 0, nameof(OrderHeadWeight), OrderHeadWeight, "finite and >= 0");
+        var types = new HashSet<string>(StringComparer.Ordinal);
+        if (OrderHeadWeight > 0)
+        {
+            types.Add(Domain.EventTypeRegistry.Order);
+        }
+
+        foreach (var head in _feedbackHeads)
+        {
+            Check(
+                head is not null && !string.IsNullOrEmpty(head.EventType) && types.Add(head.EventType) && float.IsFinite(head.Weight) && head.Weight > 0,
+                nameof(FeedbackHeads), head, "heads of distinct, non-empty event types (not \"order\" with OrderHeadWeight > 0) with finite weights > 0");
+        }
+
         Check(MaxDegreeOfParallelism is -1 or >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "-1 or at least 1");
     }
 
@@ -156,6 +191,48 @@ public sealed record SequentialOptions
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be {rule}.");
         }
     }
+}
+
+/// <summary>A feedback head of <see cref="SequentialOptions.FeedbackHeads"/>: P(<paramref name="EventType"/>) of the next
+/// item event, learnt with binary cross-entropy weighted by <paramref name="Weight"/>.</summary>
+/// <param name="EventType">An event-type name of the log's registry ("cart", "share", …); a type the training log does
+/// not know has no positives.</param>
+/// <param name="Weight">Weight of the head's loss next to the next-item loss; finite and &gt; 0.</param>
+public sealed record FeedbackHead(string EventType, float Weight);
+
+/// <summary>An immutable copy of a feedback-head list that compares by value, so that options records stay comparable.</summary>
+internal sealed class FeedbackHeadCollection : IReadOnlyList<FeedbackHead>, IEquatable<FeedbackHeadCollection>
+{
+    private readonly FeedbackHead[] _heads;
+
+    public FeedbackHeadCollection(IEnumerable<FeedbackHead> heads) => _heads = [.. heads];
+
+    public static FeedbackHeadCollection Empty { get; } = new([]);
+
+    public int Count => _heads.Length;
+
+    public FeedbackHead this[int index] => _heads[index];
+
+    public IEnumerator<FeedbackHead> GetEnumerator() => ((IEnumerable<FeedbackHead>)_heads).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public bool Equals(FeedbackHeadCollection? other) => other is not null && _heads.AsSpan().SequenceEqual(other._heads);
+
+    public override bool Equals(object? obj) => Equals(obj as FeedbackHeadCollection);
+
+    public override int GetHashCode()
+    {
+        var hash = default(HashCode);
+        foreach (var head in _heads)
+        {
+            hash.Add(head);
+        }
+
+        return hash.ToHashCode();
+    }
+
+    public override string ToString() => $"[{string.Join(", ", _heads.Select(h => $"{h.EventType}: {h.Weight}"))}]";
 }
 
 /// <summary>One finished epoch of <see cref="SequentialModel"/> training.</summary>

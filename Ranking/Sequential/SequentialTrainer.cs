@@ -129,7 +129,8 @@ internal sealed class SequentialTrainer
     private readonly int[] _offsets;
     private readonly byte[] _types;
     private readonly int[] _gaps;
-    private readonly int _orderCode;
+    private readonly int[] _feedbackCodes;
+    private readonly float[] _feedbackWeights;
     private readonly int[] _itemCounts;
     private readonly int[] _sampleItems;
     private readonly float[] _logQ;
@@ -151,12 +152,13 @@ internal sealed class SequentialTrainer
         _layout = model.Layout;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
         (_items, _offsets, _types, _gaps) = BuildSequences(train, _options.MaxLength);
-        _orderCode = model.OrderCode;
+        _feedbackCodes = model.FeedbackCodes;
+        _feedbackWeights = [.. _options.AllFeedbackHeads.Select(head => head.Weight)];
         _itemCounts = itemCounts;
-        if (_layout.OrderBias >= 0)
+        for (var h = 0; h < _feedbackCodes.Length; h++)
         {
-            // The P(order) head starts at the base rate, so that its weights are not spent on it first.
-            model.ParameterArray[_layout.OrderBias] = BaseRateLogit(_types, _offsets, _orderCode);
+            // Each feedback head starts at its base rate, so that its weights are not spent on it first.
+            model.ParameterArray[_layout.FeedbackBiases[h]] = BaseRateLogit(_types, _offsets, _feedbackCodes[h]);
         }
 
         // Uniform: every item seen in training once. Popularity: one entry per training event, so a draw has
@@ -360,7 +362,10 @@ internal sealed class SequentialTrainer
         {
             w.Types[t] = ParameterLayout.TypeRow(_types[start + t]);
             w.Gaps[t] = _gaps[start + t];
-            w.OrderLabels[t] = _types[start + t + 1] == _orderCode ? 1f : 0f;
+            for (var h = 0; h < _feedbackCodes.Length; h++)
+            {
+                w.FeedbackLabels[h][t] = _types[start + t + 1] == _feedbackCodes[h] ? 1f : 0f;
+            }
         }
 
         var random = new SplitMix(SplitMix.Mix(_options.Seed, epoch, sequence));
@@ -391,9 +396,9 @@ internal sealed class SequentialTrainer
             }
         }
 
-        if (_options.OrderHeadWeight > 0)
+        for (var h = 0; h < _feedbackCodes.Length; h++)
         {
-            loss += SequentialNetwork.OrderLoss(_layout, parameters, w, rows, _options.OrderHeadWeight, weight, g);
+            loss += SequentialNetwork.FeedbackLoss(_layout, parameters, w, rows, h, _feedbackWeights[h], weight, g);
         }
 
         SequentialNetwork.Backward(_layout, parameters, w, rows, g);
@@ -532,8 +537,8 @@ internal sealed class SequentialTrainer
         });
     }
 
-    // Log-odds of "the target event is an order" over the training positions, clamped to ±8.
-    private static float BaseRateLogit(byte[] types, int[] offsets, int orderCode)
+    // Log-odds of "the target event has this type code" over the training positions, clamped to ±8.
+    private static float BaseRateLogit(byte[] types, int[] offsets, int code)
     {
         long positives = 0;
         long positions = 0;
@@ -541,7 +546,7 @@ internal sealed class SequentialTrainer
         {
             for (var k = offsets[q] + 1; k < offsets[q + 1]; k++)
             {
-                positives += types[k] == orderCode ? 1 : 0;
+                positives += types[k] == code ? 1 : 0;
                 positions++;
             }
         }
