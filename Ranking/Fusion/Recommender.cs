@@ -137,7 +137,13 @@ public sealed class Recommender
         _options.Validate();
         _log = log;
         _brandItems = new Lazy<int[][]>(BuildBrandItems);
+        _transformer = models.Transformer is { } t ? new Sequential.CachedSequentialScorer(t) : null;
     }
+
+    private readonly Sequential.CachedSequentialScorer? _transformer;
+
+    /// <summary>The transformer source with its cached user states (null without a transformer).</summary>
+    public Sequential.CachedSequentialScorer? TransformerStates => _transformer;
 
     /// <summary>The models this pipeline serves.</summary>
     public ServingModels Models => _models;
@@ -784,7 +790,7 @@ public sealed class Recommender
 
     private ICandidateGenerator? Generator(CandidateSource source) => source switch
     {
-        CandidateSource.Transformer => _models.Transformer,
+        CandidateSource.Transformer => _transformer,
         CandidateSource.Als => _models.Als,
         CandidateSource.Analogs => _models.Analogs,
         CandidateSource.Complements => _models.Complements,

@@ -533,7 +533,7 @@ public sealed class SequentialModel : ICandidateGenerator
     }
 
     // Items with a training event; with content features also the items the catalogue describes.
-    private bool IsScored(int item) => _itemCounts[item] > 0 || (Content?.Describes(item) ?? false);
+    internal bool IsScored(int item) => _itemCounts[item] > 0 || (Content?.Describes(item) ?? false);
 
     private static int[] FeedbackCodesOf(InteractionLog log, SequentialOptions options) =>
         [.. options.AllFeedbackHeads.Select(head => log.EventTypes.TryGetCode(head.EventType, out var code) ? code : -1)];

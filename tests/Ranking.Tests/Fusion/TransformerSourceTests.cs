@@ -38,4 +38,46 @@ public sealed class TransformerSourceTests
         Assert.Equal(result.Items.Select(i => i.Item), again.Items.Select(i => i.Item));
         Assert.Equal("rrf", result.Scorer);
     }
+
+    [Fact]
+    public async Task CachedStates_GiveTheModelsScores_AndRefreshWhenAnEventArrives()
+    {
+        var demo = new DemoMarketplace(new DemoMarketplaceOptions { Scale = 0.1 });
+        var log = await InteractionLog.BuildAsync(demo, EventTypeRegistry.Default);
+        var model = SequentialModel.Train(log, new SequentialOptions { Epochs = 2, Width = 16, MaxLength = 20, BatchSize = 64, Negatives = 32 });
+        var cached = new CachedSequentialScorer(model, capacity: 50);
+        var users = Enumerable.Range(0, log.UserCount).Where(u => log.RowsOf(u).GetOffsetAndLength(log.Count).Length > 5).Take(60).ToList();
+        var expected = new float[model.ItemCount];
+        var actual = new float[model.ItemCount];
+
+        var warmed = cached.Warm(users.Take(10).Select(u => UserHistory.Of(log, u)));
+        foreach (var u in users)
+        {
+            var history = UserHistory.Of(log, u);
+            Assert.True(model.Score(history, expected));
+            Assert.True(cached.Score(history, actual));
+            Assert.Equal(expected, actual);
+        }
+
+        var loopHits = cached.Hits;
+        var first = UserHistory.Of(log, users[0]);
+        cached.Score(first, actual);
+        var hitsBefore = cached.Hits;
+        var missesBefore = cached.Misses;
+        // A new event: the same user with one more view of another item, later.
+        var items = first.Items.ToArray().Append((first.Items.Span[0] + 1) % model.ItemCount).ToArray();
+        var times = first.TimestampsMs.ToArray().Append(first.TimestampsMs.Span[^1] + 60_000).ToArray();
+        var weights = first.Weights.ToArray().Append(1f).ToArray();
+        var types = first.Types.ToArray().Append((byte)0).ToArray();
+        var longer = new UserHistory(first.User, items, weights, times, types);
+        Assert.True(cached.Score(longer, actual));
+        Assert.True(model.Score(longer, expected));
+
+        Assert.Equal(10, warmed);
+        Assert.Equal(10, loopHits); // exactly the warmed users were answered from the cache
+        Assert.Equal(missesBefore + 1, cached.Misses);
+        Assert.Equal(hitsBefore, cached.Hits);
+        Assert.Equal(expected, actual);
+        Assert.True(cached.Count <= 50);
+    }
 }

@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+using Ranking.Candidates;
+
+namespace Ranking.Sequential;
+
+/// <summary>
+/// The transformer as a candidate source with ARGUS-style cached user states: the expensive part, the user state over
+/// the history, is computed once per (user, history) and kept; a request for the same history then costs one dot
+/// product per item. A new event changes the history's fingerprint (length, last item, last time), so the state is
+/// recomputed on the next request — the cache refreshes itself when new events arrive. <see cref="Warm"/> computes
+/// states ahead of requests (after training, or in a background job). Thread-safe; bounded (least recently used
+/// states go first). Only users with a trained index are cached; anonymous histories are computed every time.
+/// </summary>
+public sealed class CachedSequentialScorer : ICandidateGenerator
+{
+    private readonly SequentialModel _model;
+    private readonly ConcurrentDictionary<int, Entry> _states = new();
+    private readonly int _capacity;
+    private long _clock;
+    private long _hits;
+    private long _misses;
+
+    /// <param name="capacity">Most user states kept.</param>
+    public CachedSequentialScorer(SequentialModel model, int capacity = 100_000)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _model = model;
+        _capacity = capacity;
+    }
+
+    public string Name => _model.Name;
+
+    public int ItemCount => _model.ItemCount;
+
+    /// <summary>Requests answered from a cached state.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Requests that computed the state.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
+
+    /// <summary>States held.</summary>
+    public int Count => _states.Count;
+
+    /// <summary>Computes and caches the states of these histories ahead of requests.</summary>
+    /// <returns>How many states were computed.</returns>
+    public int Warm(IEnumerable<UserHistory> histories, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(histories);
+        var computed = 0;
+        foreach (var history in histories)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (history.User >= 0 && StateOf(history, count: false) is not null)
+            {
+                computed++;
+            }
+        }
+
+        return computed;
+    }
+
+    /// <inheritdoc/>
+    public bool Score(in UserHistory user, Span<float> scores)
+    {
+        if (scores.Length != ItemCount)
+        {
+            throw new ArgumentException($"Expected {ItemCount} scores, got {scores.Length}.", nameof(scores));
+        }
+
+        if (user.User < 0)
+        {
+            return _model.Score(user, scores);
+        }
+
+        var state = StateOf(user, count: true);
+        if (state is null)
+        {
+            return false;
+        }
+
+        var d = _model.Width;
+        var table = _model.ItemEmbeddings;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            scores[i] = _model.IsScored(i) ? TensorPrimitives.Dot(table.Slice(i * d, d), state) : float.NegativeInfinity;
+        }
+
+        return true;
+    }
+
+    private float[]? StateOf(in UserHistory history, bool count)
+    {
+        var fingerprint = Fingerprint(history);
+        var now = Interlocked.Increment(ref _clock);
+        if (_states.TryGetValue(history.User, out var entry) && entry.Fingerprint == fingerprint)
+        {
+            entry.LastUse = now;
+            if (count)
+            {
+                Interlocked.Increment(ref _hits);
+            }
+
+            return entry.State;
+        }
+
+        var state = new float[_model.Width];
+        if (!_model.TryComputeStateOf(history, state))
+        {
+            return null;
+        }
+
+        if (count)
+        {
+            Interlocked.Increment(ref _misses);
+        }
+
+        if (_states.Count >= _capacity)
+        {
+            Evict();
+        }
+
+        _states[history.User] = new Entry(fingerprint, state) { LastUse = now };
+        return state;
+    }
+
+    private void Evict()
+    {
+        // Drops the least recently used tenth in one pass, so eviction is rare and cheap per request.
+        var victims = _states.OrderBy(p => p.Value.LastUse).Take(Math.Max(1, _capacity / 10)).Select(p => p.Key).ToList();
+        foreach (var key in victims)
+        {
+            _states.TryRemove(key, out _);
+        }
+    }
+
+    private static (int Length, int LastItem, long LastMs) Fingerprint(in UserHistory history)
+    {
+        var items = history.Items.Span;
+        var times = history.TimestampsMs.Span;
+        return items.Length == 0 ? (0, -1, 0) : (items.Length, items[^1], times.IsEmpty ? 0 : times[^1]);
+    }
+
+    private sealed class Entry((int Length, int LastItem, long LastMs) fingerprint, float[] state)
+    {
+        public (int Length, int LastItem, long LastMs) Fingerprint { get; } = fingerprint;
+
+        public float[] State { get; } = state;
+
+        public long LastUse { get; set; }
+    }
+}
