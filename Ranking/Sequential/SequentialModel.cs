@@ -24,7 +24,7 @@ namespace Ranking.Sequential;
 public sealed class SequentialModel : ICandidateGenerator
 {
     private const string ArtifactKind = "sequential";
-    private const int ArtifactVersion = 3;
+    private const int ArtifactVersion = 4;
 
     private readonly int[] _itemCounts;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
@@ -319,12 +319,12 @@ public sealed class SequentialModel : ICandidateGenerator
     }
 
     /// <summary>
-    /// Writes the model as an artifact of kind "sequential", version 3: options (those of version 1, then
+    /// Writes the model as an artifact of kind "sequential", version 4: options (those of version 1, then
     /// <see cref="SequentialOptions.UseActionTypes"/>, <see cref="SequentialOptions.UseTimeGaps"/> and
     /// <see cref="SequentialOptions.OrderHeadWeight"/>), the log's "order" code, <see cref="SequentialOptions.UseContentFeatures"/>,
     /// (new in version 3) the <see cref="SequentialOptions.FeedbackHeads"/> (count, then each head's event type, weight and
     /// log code), then (with content features: the content tables' sizes, the price-decile edges and each item's category, brand and price rows),
-    /// item counts and weights.
+    /// item counts and weights (version 4: with the feedback heads' state terms at their end; the rest is as in version 3).
     /// </summary>
     public void Save(Stream stream)
     {
@@ -380,9 +380,10 @@ public sealed class SequentialModel : ICandidateGenerator
         writer.WriteArray<float>(ParameterArray);
     }
 
-    /// <summary>Reads a model written by <see cref="Save"/>: artifact version 3, version 2 (written before the feedback
-    /// heads beyond P(order)), or version 1 (plain models, written before the optional inputs existed).</summary>
-    /// <exception cref="InvalidDataException">Not a "sequential" version 1, 2 or 3 artifact, truncated, or inconsistent.</exception>
+    /// <summary>Reads a model written by <see cref="Save"/>: artifact version 4, version 3 (written before the feedback
+    /// heads' state terms, which then load as zero, so that the heads predict as before), version 2 (written before the
+    /// feedback heads beyond P(order)), or version 1 (plain models, written before the optional inputs existed).</summary>
+    /// <exception cref="InvalidDataException">Not a "sequential" version 1 to 4 artifact, truncated, or inconsistent.</exception>
     public static SequentialModel Load(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -394,7 +395,7 @@ public sealed class SequentialModel : ICandidateGenerator
             stream = copy;
         }
 
-        var version = PeekVersion(stream) is var peeked and (1 or 2) ? peeked : ArtifactVersion;
+        var version = PeekVersion(stream) is var peeked and (1 or 2 or 3) ? peeked : ArtifactVersion;
         using var reader = new ArtifactReader(stream, ArtifactKind, version);
         var itemCount = reader.ItemCount;
         var options = new SequentialOptions
@@ -481,9 +482,16 @@ public sealed class SequentialModel : ICandidateGenerator
         var counts = reader.ReadArray<int>();
         var parameters = reader.ReadArray<float>();
         var layout = new ParameterLayout(itemCount, options, content);
-        if (counts.Length != itemCount || parameters.Length != layout.Total)
+        var stored = version >= 4 ? layout.Total : layout.Total - layout.FeedbackStateLength;
+        if (counts.Length != itemCount || parameters.Length != stored)
         {
             throw new InvalidDataException("The sequential artifact's arrays do not match its item count and options.");
+        }
+
+        if (stored != layout.Total)
+        {
+            // Before version 4 the heads had no state terms: they come last in the layout and load as zero.
+            Array.Resize(ref parameters, layout.Total);
         }
 
         return new SequentialModel(options, itemCount, parameters, counts, orderCode, [.. feedbackCodes], content);

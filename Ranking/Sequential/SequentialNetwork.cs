@@ -72,6 +72,16 @@ internal sealed class ParameterLayout
         PriceTable = options.UseContentFeatures ? Take(SequentialOptions.PriceBuckets * d, true) : -1;
         CategoryRows = content?.CategoryRows ?? 0;
         BrandRows = content?.BrandRows ?? 0;
+
+        // Each feedback head's linear term on the state (d), new in artifact version 4: last of all, so that the
+        // layout before it is that of version 3 (an older artifact loads with these zero) and a model without heads
+        // has none. Initialised to zero (Initialise clears), so a head starts as the bilinear one.
+        FeedbackStateWeights = new int[heads.Count];
+        for (var h = 0; h < heads.Count; h++)
+        {
+            FeedbackStateWeights[h] = Take(d, false);
+        }
+
         Total = offset;
         Ranges = [.. decayed];
     }
@@ -110,6 +120,12 @@ internal sealed class ParameterLayout
 
     /// <summary>Each feedback head's bias (1).</summary>
     public int[] FeedbackBiases { get; }
+
+    /// <summary>Each feedback head's linear term on the state (d): the logit is w·(state ⊙ e_item) + u·state + b.</summary>
+    public int[] FeedbackStateWeights { get; }
+
+    /// <summary>Length of the feedback heads' state terms (heads × d), the parameters artifacts before version 4 lack.</summary>
+    public int FeedbackStateLength => FeedbackStateWeights.Length * Width;
 
     /// <summary>The feedback head of an event type, or -1.</summary>
     public int FeedbackHeadOf(string eventType) => Array.IndexOf(FeedbackTypes, eventType);
@@ -668,7 +684,7 @@ internal static class SequentialNetwork
     }
 
     /// <summary>
-    /// Feedback head <paramref name="h"/>'s binary cross-entropy at every position: logit w·(state_t ⊙ e_target) + b
+    /// Feedback head <paramref name="h"/>'s binary cross-entropy at every position: logit w·(state_t ⊙ e_target) + u·state_t + b
     /// against <c>w.FeedbackLabels[h]</c>. Adds into <c>w.DState</c> (so call it after the next-item loss) and into the
     /// item-table and head gradients, every position weighted by <paramref name="weight"/> · <paramref name="headWeight"/>.
     /// Returns the summed cross-entropy times <paramref name="headWeight"/>.
@@ -682,6 +698,8 @@ internal static class SequentialNetwork
         var bias = p[biasAt];
         var labels = w.FeedbackLabels[h];
         var dHead = gradient.Slice(layout.FeedbackWeights[h], d);
+        var stateHead = p.Slice(layout.FeedbackStateWeights[h], d);
+        var dStateHead = gradient.Slice(layout.FeedbackStateWeights[h], d);
         var scratch = w.FeedbackScratch.AsSpan(0, d);
         var loss = 0.0;
         for (var t = 0; t < rows; t++)
@@ -689,7 +707,7 @@ internal static class SequentialNetwork
             var s = w.State.AsSpan(t * d, d);
             var e = p.Slice(layout.ItemTable + (w.Targets[t] * d), d);
             TensorPrimitives.Multiply(s, e, scratch);
-            var z = TensorPrimitives.Dot(scratch, head) + bias;
+            var z = TensorPrimitives.Dot(scratch, head) + TensorPrimitives.Dot(s, stateHead) + bias;
             var y = labels[t];
 
             // softplus(z) − y·z, computed stably.
@@ -700,6 +718,8 @@ internal static class SequentialNetwork
             TensorPrimitives.Multiply(head, e, scratch);
             var dState = w.DState.AsSpan(t * d, d);
             TensorPrimitives.MultiplyAdd(scratch, g, dState, dState);
+            TensorPrimitives.MultiplyAdd(stateHead, g, dState, dState);
+            TensorPrimitives.MultiplyAdd(s, g, dStateHead, dStateHead);
             TensorPrimitives.Multiply(head, s, scratch);
             var dItem = gradient.Slice(layout.ItemTable + (w.Targets[t] * d), d);
             TensorPrimitives.MultiplyAdd(scratch, g, dItem, dItem);
@@ -708,19 +728,27 @@ internal static class SequentialNetwork
         return loss * headWeight;
     }
 
-    /// <summary>Feedback head <paramref name="h"/>'s logit for a user state and an item.</summary>
+    /// <summary>Feedback head <paramref name="h"/>'s logit w·(state ⊙ e_item) + b + u·state for a user state and an item.</summary>
     public static float FeedbackLogit(ParameterLayout layout, ReadOnlySpan<float> p, ReadOnlySpan<float> state, int item, int h)
     {
         var d = layout.Width;
         var e = p.Slice(layout.ItemTable + (item * d), d);
         var head = p.Slice(layout.FeedbackWeights[h], d);
+        var stateHead = p.Slice(layout.FeedbackStateWeights[h], d);
         var z = p[layout.FeedbackBiases[h]];
         for (var c = 0; c < d; c++)
         {
             z += state[c] * e[c] * head[c];
         }
 
-        return z;
+        // Added last, so that with u = 0 (an artifact before version 4) the logit is exactly the bilinear one.
+        var linear = 0f;
+        for (var c = 0; c < d; c++)
+        {
+            linear += state[c] * stateHead[c];
+        }
+
+        return z + linear;
     }
 
     public static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));

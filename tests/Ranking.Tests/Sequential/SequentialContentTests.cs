@@ -183,7 +183,7 @@ public sealed class SequentialContentTests
     public void Load_OtherVersion_Throws()
     {
         using var stream = new MemoryStream();
-        using (var writer = new ArtifactWriter(stream, "sequential", 4, 3))
+        using (var writer = new ArtifactWriter(stream, "sequential", 5, 3))
         {
             writer.Write(1);
         }

@@ -56,7 +56,7 @@ public sealed class SequentialInputsTests
         var (extended, _) = SequentialModel.CreateUntrained(log, Small with { UseActionTypes = true, UseTimeGaps = true, OrderHeadWeight = 1f });
 
         Assert.Equal(
-            plain.ParameterCount + ((SequentialOptions.ActionTypeRows + SequentialOptions.TimeGapBuckets + 1) * Small.Width) + 1,
+            plain.ParameterCount + ((SequentialOptions.ActionTypeRows + SequentialOptions.TimeGapBuckets + 2) * Small.Width) + 1,
             extended.ParameterCount);
         Assert.Equal(plain.ParameterArray, extended.ParameterArray.AsSpan(0, plain.ParameterCount).ToArray());
     }
