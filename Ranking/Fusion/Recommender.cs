@@ -127,6 +127,7 @@ public sealed class Recommender
     private readonly Action<string>? _log;
     private readonly ConcurrentDictionary<string, byte> _logged = new(StringComparer.Ordinal);
     private readonly Lazy<int[][]> _brandItems;
+    private readonly Lazy<int[][]> _leaves;
 
     /// <param name="log">Receives each fall-back once (per pipeline instance), not once per request.</param>
     public Recommender(ServingModels models, RecommenderOptions? options = null, Action<string>? log = null)
@@ -137,6 +138,7 @@ public sealed class Recommender
         _options.Validate();
         _log = log;
         _brandItems = new Lazy<int[][]>(BuildBrandItems);
+        _leaves = new Lazy<int[][]>(BuildLeaves);
         _transformer = models.Transformer is { } t ? new Sequential.CachedSequentialScorer(t) : null;
     }
 
@@ -178,7 +180,7 @@ public sealed class Recommender
         clock.Restart();
         var anchors = new AnchorFinder(_models, history, _options.AnchorItems);
         var items = chosen.Select(c => new RecommendedItem(
-            c.Item, c.Score, c.Probability, c.Value, pool.SourcesOf(c.Item), ExplainHome(pool, anchors, profile, c.Item))).ToList();
+            c.Item, c.Score, c.Probability, c.Value, pool.SourcesOf(c.Item), ExplainHome(pool, anchors, c.Item))).ToList();
         var explaining = clock.Elapsed.TotalMilliseconds;
         return new RecommendationResult(items, [.. pool.Served], degraded, profile.IsCold, scorer, new StageTimings(candidates, scoring, ranking, explaining));
     }
@@ -336,8 +338,7 @@ public sealed class Recommender
             {
                 // No observed complement: the top sellers of the anchor's other leaves in its top-level category.
                 var top = table.TopCategoryIndex[anchor];
-                var leaves = Enumerable.Range(0, table.Count).Where(i => table.TopCategoryIndex[i] == top && table.CategoryIndex[i] != table.CategoryIndex[anchor])
-                    .Select(i => table.CategoryIndex[i]).Distinct().Take(8);
+                var leaves = top < 0 ? [] : _leaves.Value[top].Where(l => l != table.CategoryIndex[anchor]).Take(8);
                 foreach (var leaf in leaves)
                 {
                     categoryTops.AddRange(_models.Popularity.TopInCategory(leaf, 3));
@@ -694,8 +695,7 @@ public sealed class Recommender
     }
 
     /// <summary>The value of an item: (1 - w) · price + w · margin, never below 0.</summary>
-    public double Value(int item, double marginWeight) =>
-        Math.Max(0, ((1 - marginWeight) * Catalog.PriceOf(item)) + (marginWeight * Catalog.MarginOf(item)));
+    public double Value(int item, double marginWeight) => Catalog.ValueOf(item, marginWeight);
 
     private Func<int, bool> HomeFilter(UserProfile profile, RecommendationRequest request)
     {
@@ -705,7 +705,7 @@ public sealed class Recommender
             || (profile.HasOrdered(item) && !Catalog.IsRepeatable(item));
     }
 
-    private Explanation ExplainHome(CandidatePool pool, AnchorFinder anchors, UserProfile profile, int item)
+    private Explanation ExplainHome(CandidatePool pool, AnchorFinder anchors, int item)
     {
         var table = Catalog.Items;
         var leaf = table.CategoryIndex[item];
@@ -743,16 +743,46 @@ public sealed class Recommender
 
         return new Explanation(
             "popular", sources.Count > 0 ? sources[0] : CandidateSource.Popularity,
-            profile.IsCold ? $"Popular now in {Leaf(leaf)}" : $"Popular now in {Leaf(leaf)}", Category: leaf, Brand: brand);
+            $"Popular now in {Leaf(leaf)}", Category: leaf, Brand: brand);
     }
 
     private IReadOnlyList<ScoredItem> PopularInCategory(int category, int k)
     {
-        var table = Catalog.Items;
-        var leaves = Enumerable.Range(0, table.Count)
-            .Where(i => table.CategoryIndex[i] == category || table.TopCategoryIndex[i] == category)
-            .Select(i => table.CategoryIndex[i]).Distinct().ToList();
+        var leaves = (uint)category < (uint)_leaves.Value.Length ? _leaves.Value[category] : [];
         return [.. leaves.SelectMany(l => _models.Popularity.TopInCategory(l, k)).OrderByDescending(s => s.Score).Take(k)];
+    }
+
+    /// <summary>For each category (leaf or top-level index), the distinct leaves of its items, in item order: built once
+    /// per model version instead of scanning the catalogue on every cold-start or complement-fallback request.</summary>
+    private int[][] BuildLeaves()
+    {
+        var table = Catalog.Items;
+        var lists = new List<int>[table.Categories.Count];
+        for (var i = 0; i < table.Count; i++)
+        {
+            var leaf = table.CategoryIndex[i];
+            if (leaf < 0)
+            {
+                continue;
+            }
+
+            Add(leaf, leaf);
+            if (table.TopCategoryIndex[i] is var top and >= 0 && top != leaf)
+            {
+                Add(top, leaf);
+            }
+        }
+
+        return [.. lists.Select(l => l is null ? [] : l.ToArray())];
+
+        void Add(int category, int leaf)
+        {
+            var list = lists[category] ??= [];
+            if (!list.Contains(leaf))
+            {
+                list.Add(leaf);
+            }
+        }
     }
 
     private IEnumerable<(int Brand, float Score)> PopularBrands()

@@ -114,6 +114,10 @@ public sealed class ServingCatalog
         return price * share;
     }
 
+    /// <summary>The value of an item for the business objective: (1 - w) · price + w · margin, never below 0.</summary>
+    public double ValueOf(int item, double marginWeight) =>
+        Math.Max(0, ((1 - marginWeight) * PriceOf(item)) + (marginWeight * MarginOf(item)));
+
     /// <summary>The item's price, or 0 when unknown.</summary>
     public float PriceOf(int item) => Items.Price[item] is var p && float.IsNaN(p) ? 0 : p;
 

@@ -374,7 +374,7 @@ public sealed class FusionEvaluation
         {
             rankers.Add(Evaluate(
                 $"fused-value-w{w:0.##}",
-                i => probabilities[i].Select((p, j) => p * Value(catalog, users[i].Items[j], w)).ToArray()));
+                i => probabilities[i].Select((p, j) => p * catalog.ValueOf(users[i].Items[j], w)).ToArray()));
         }
 
         rankers.Add(Evaluate("rrf", i => users[i].Rows.Select(RrfOf).ToArray()));
@@ -465,9 +465,6 @@ public sealed class FusionEvaluation
 
         return sum;
     }
-
-    private static double Value(ServingCatalog catalog, int item, double w) =>
-        Math.Max(0, ((1 - w) * catalog.PriceOf(item)) + (w * catalog.MarginOf(item)));
 
     /// <summary>The comparison as a Markdown table.</summary>
     public string ToMarkdown()
