@@ -223,17 +223,7 @@ public sealed class FusionDataset
         ArgumentNullException.ThrowIfNull(prefix);
         ArgumentNullException.ThrowIfNull(full);
         ArgumentNullException.ThrowIfNull(options);
-        var orderCode = early.Catalog.OrderCode;
-        var targets = new Dictionary<int, HashSet<int>>();
-        for (var r = 0; r < full.Count; r++)
-        {
-            if (full.TimestampMs[r] >= cutMs && full.TimestampMs[r] < endMs && full.Type[r] == orderCode && full.Item[r] >= 0
-                && prefix.RowsOf(full.User[r]).GetOffsetAndLength(prefix.Count).Length > 0)
-            {
-                (targets.TryGetValue(full.User[r], out var set) ? set : targets[full.User[r]] = []).Add(full.Item[r]);
-            }
-        }
-
+        var targets = OrdersInSlice(full, prefix, early.Catalog.OrderCode, cutMs, endMs);
         var rng = new Random(options.Seed);
         var buyers = targets.Keys.OrderBy(u => u).ToList();
         var others = Enumerable.Range(0, prefix.UserCount)
@@ -278,6 +268,25 @@ public sealed class FusionDataset
         }
 
         return new FusionDataset(fit, eval);
+    }
+
+    /// <summary>The items each user with history before the cut (in <paramref name="prefix"/>) ordered in
+    /// [<paramref name="cutMs"/>, <paramref name="endMs"/>): the fusion data's targets.</summary>
+    public static Dictionary<int, HashSet<int>> OrdersInSlice(InteractionLog full, InteractionLog prefix, byte orderCode, long cutMs, long endMs)
+    {
+        ArgumentNullException.ThrowIfNull(full);
+        ArgumentNullException.ThrowIfNull(prefix);
+        var targets = new Dictionary<int, HashSet<int>>();
+        for (var r = 0; r < full.Count; r++)
+        {
+            if (full.TimestampMs[r] >= cutMs && full.TimestampMs[r] < endMs && full.Type[r] == orderCode && full.Item[r] >= 0
+                && prefix.RowsOf(full.User[r]).GetOffsetAndLength(prefix.Count).Length > 0)
+            {
+                (targets.TryGetValue(full.User[r], out var set) ? set : targets[full.User[r]] = []).Add(full.Item[r]);
+            }
+        }
+
+        return targets;
     }
 
     private static double UserHash(int user, int seed)

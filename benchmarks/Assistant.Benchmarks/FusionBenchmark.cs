@@ -440,21 +440,8 @@ internal static class FusionBenchmark
     }
 
     /// <summary>The orders in [cut, end) of every user with history before the cut (the fusion data's targets).</summary>
-    private static Dictionary<int, HashSet<int>> Targets(Prepared p)
-    {
-        var order = p.Models.Catalog.OrderCode;
-        var log = p.Log;
-        var targets = new Dictionary<int, HashSet<int>>();
-        for (var r = 0; r < log.Count; r++)
-        {
-            if (log.TimestampMs[r] >= p.CutMs && log.TimestampMs[r] < p.EndMs && log.Type[r] == order && log.Item[r] >= 0)
-            {
-                (targets.TryGetValue(log.User[r], out var set) ? set : targets[log.User[r]] = []).Add(log.Item[r]);
-            }
-        }
-
-        return targets;
-    }
+    private static Dictionary<int, HashSet<int>> Targets(Prepared p) =>
+        FusionDataset.OrdersInSlice(p.Log, p.Prefix, p.Models.Catalog.OrderCode, p.CutMs, p.EndMs);
 
     private static ServingModels Without(ServingModels m) => new()
     {
