@@ -57,6 +57,20 @@ public readonly struct UserHistory
     /// did not give them. <see cref="Of"/> fills it.</summary>
     public ReadOnlyMemory<byte> Types { get; }
 
+    /// <summary>Surface code per event (0 none, else 1 + index in the log's <see cref="InteractionLog.Surfaces"/>); empty
+    /// when unknown. Read by the transformer with <see cref="Sequential.SequentialOptions.UseSurfaces"/>.</summary>
+    public ReadOnlyMemory<byte> Surfaces { get; init; }
+
+    /// <summary>Query per event as an index into <see cref="QueryTexts"/> (-1 none); empty when unknown.</summary>
+    public ReadOnlyMemory<int> QueryIds { get; init; }
+
+    /// <summary>The texts <see cref="QueryIds"/> index; null when there are none.</summary>
+    public IReadOnlyList<string>? QueryTexts { get; init; }
+
+    /// <summary>Anchor item per event (the item whose analogs or complements carousel it happened in; -1 none); empty
+    /// when unknown.</summary>
+    public ReadOnlyMemory<int> ContextItems { get; init; }
+
     public bool IsEmpty => Items.IsEmpty;
 
     /// <summary>A user nobody knows: no index and no events.</summary>
@@ -116,7 +130,13 @@ public readonly struct UserHistory
             log.Item.AsMemory(start, length),
             log.Weight.AsMemory(start, length),
             log.TimestampMs.AsMemory(start, length),
-            log.Type.AsMemory(start, length));
+            log.Type.AsMemory(start, length))
+        {
+            Surfaces = log.Surface.AsMemory(start, length),
+            QueryIds = log.Query.AsMemory(start, length),
+            QueryTexts = log.Queries,
+            ContextItems = log.ContextItem.AsMemory(start, length),
+        };
     }
 }
 

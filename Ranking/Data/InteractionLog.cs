@@ -13,7 +13,8 @@ public sealed class InteractionLog
 {
     internal InteractionLog(
         string[] userIds, string[] itemIds, int catalogItemCount, ItemTable items, EventTypeRegistry eventTypes,
-        int[] users, int[] itemColumn, byte[] types, long[] timestamps, float[] weights, int[] userOffsets)
+        int[] users, int[] itemColumn, byte[] types, long[] timestamps, float[] weights, int[] userOffsets,
+        EventContext context)
     {
         UserIds = userIds;
         ItemIds = itemIds;
@@ -26,6 +27,11 @@ public sealed class InteractionLog
         TimestampMs = timestamps;
         Weight = weights;
         UserOffsets = userOffsets;
+        Surfaces = context.SurfaceNames;
+        Surface = context.Surface;
+        Queries = context.QueryTexts;
+        Query = context.Query;
+        ContextItem = context.ContextItem;
         _userIndex = BuildIndex(userIds);
         _itemIndex = BuildIndex(itemIds);
     }
@@ -70,6 +76,23 @@ public sealed class InteractionLog
     /// <summary>Length <see cref="UserCount"/> + 1.</summary>
     public int[] UserOffsets { get; }
 
+    /// <summary>Surface names (home, search, analogs, …) in code order: code c is <c>Surfaces[c - 1]</c>.</summary>
+    public IReadOnlyList<string> Surfaces { get; }
+
+    /// <summary>Surface code per row: 0 when the event named none, else 1 + its index in <see cref="Surfaces"/>.</summary>
+    public byte[] Surface { get; }
+
+    /// <summary>Distinct search-query texts (trimmed), indexed by <see cref="Query"/>.</summary>
+    public IReadOnlyList<string> Queries { get; }
+
+    /// <summary>Query index per row (into <see cref="Queries"/>): the search text of a search, or the query a result
+    /// was viewed under; -1 for none.</summary>
+    public int[] Query { get; }
+
+    /// <summary>Item index of the anchor the event happened next to (an analogs or complements carousel); -1 for none or
+    /// an item this log does not know.</summary>
+    public int[] ContextItem { get; }
+
     public bool TryGetUserIndex(string userId, out int index) => _userIndex.TryGetValue(userId, out index);
 
     public bool TryGetItemIndex(string itemId, out int index) => _itemIndex.TryGetValue(itemId, out index);
@@ -103,6 +126,9 @@ public sealed class InteractionLog
         var types = new byte[n];
         var times = new long[n];
         var weights = new float[n];
+        var surfaces = new byte[n];
+        var queries = new int[n];
+        var contexts = new int[n];
         var offsets = new int[UserCount + 1];
         var j = 0;
         for (var u = 0; u < UserCount; u++)
@@ -119,16 +145,20 @@ public sealed class InteractionLog
                 types[j] = Type[r];
                 times[j] = TimestampMs[r];
                 weights[j] = Weight[r];
+                surfaces[j] = Surface[r];
+                queries[j] = Query[r];
+                contexts[j] = ContextItem[r];
                 j++;
             }
 
             offsets[u + 1] = j;
         }
 
-        return new InteractionLog(this, users, items, types, times, weights, offsets);
+        return new InteractionLog(this, users, items, types, times, weights, offsets, new EventContext(Surfaces, surfaces, Queries, queries, contexts));
     }
 
-    private InteractionLog(InteractionLog parent, int[] users, int[] items, byte[] types, long[] timestamps, float[] weights, int[] offsets)
+    private InteractionLog(
+        InteractionLog parent, int[] users, int[] items, byte[] types, long[] timestamps, float[] weights, int[] offsets, EventContext context)
     {
         UserIds = parent.UserIds;
         ItemIds = parent.ItemIds;
@@ -141,6 +171,11 @@ public sealed class InteractionLog
         TimestampMs = timestamps;
         Weight = weights;
         UserOffsets = offsets;
+        Surfaces = context.SurfaceNames;
+        Surface = context.Surface;
+        Queries = context.QueryTexts;
+        Query = context.Query;
+        ContextItem = context.ContextItem;
         _userIndex = parent._userIndex;
         _itemIndex = parent._itemIndex;
     }
@@ -218,6 +253,13 @@ public sealed class InteractionLogBuilder(EventTypeRegistry eventTypes)
     private int[] _item = new int[1024];
     private byte[] _type = new byte[1024];
     private long[] _ts = new long[1024];
+    private byte[] _surface = new byte[1024];
+    private int[] _query = new int[1024];
+    private string?[] _contextId = new string?[1024];
+    private readonly Dictionary<string, byte> _surfaces = new(StringComparer.Ordinal);
+    private readonly List<string> _surfaceNames = [];
+    private readonly Dictionary<string, int> _queries = new(StringComparer.Ordinal);
+    private readonly List<string> _queryTexts = [];
     private int _count;
 
     public int Count => _count;
@@ -247,6 +289,53 @@ public sealed class InteractionLogBuilder(EventTypeRegistry eventTypes)
         }
 
         Add(e.UserId, e.ItemId, code, e.Timestamp.ToUnixTimeMilliseconds());
+        _surface[_count - 1] = SurfaceCode(e.Surface);
+        _query[_count - 1] = QueryIndex(e.Query);
+        _contextId[_count - 1] = string.IsNullOrEmpty(e.ContextItemId) ? null : e.ContextItemId;
+    }
+
+    /// <summary>Surfaces beyond <see cref="MaxSurfaces"/> distinct names share code 0 with "none".</summary>
+    public const int MaxSurfaces = 254;
+
+    private byte SurfaceCode(string? surface)
+    {
+        if (string.IsNullOrEmpty(surface))
+        {
+            return 0;
+        }
+
+        if (_surfaces.TryGetValue(surface, out var code))
+        {
+            return code;
+        }
+
+        if (_surfaceNames.Count >= MaxSurfaces)
+        {
+            return 0;
+        }
+
+        _surfaceNames.Add(surface);
+        code = (byte)_surfaceNames.Count;
+        _surfaces.Add(surface, code);
+        return code;
+    }
+
+    private int QueryIndex(string? query)
+    {
+        var text = query?.Trim();
+        if (string.IsNullOrEmpty(text))
+        {
+            return -1;
+        }
+
+        ref var index = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_queries, text, out var exists);
+        if (!exists)
+        {
+            index = _queryTexts.Count;
+            _queryTexts.Add(text);
+        }
+
+        return index;
     }
 
     /// <summary>Adds one event row by external ids; <paramref name="itemId"/> null for an event without an item.</summary>
@@ -285,12 +374,18 @@ public sealed class InteractionLogBuilder(EventTypeRegistry eventTypes)
             Array.Resize(ref _item, size);
             Array.Resize(ref _type, size);
             Array.Resize(ref _ts, size);
+            Array.Resize(ref _surface, size);
+            Array.Resize(ref _query, size);
+            Array.Resize(ref _contextId, size);
         }
 
         _user[_count] = u;
         _item[_count] = itemIndex;
         _type[_count] = typeCode;
         _ts[_count] = timestampMs;
+        _surface[_count] = 0;
+        _query[_count] = -1;
+        _contextId[_count] = null;
         _count++;
     }
 
@@ -334,9 +429,15 @@ public sealed class InteractionLogBuilder(EventTypeRegistry eventTypes)
         var types = new byte[n];
         var times = new long[n];
         var weights = new float[n];
+        var surfaces = new byte[n];
+        var queries = new int[n];
+        var contexts = new int[n];
         for (var k = 0; k < n; k++)
         {
             var r = order[k];
+            surfaces[k] = _surface[r];
+            queries[k] = _query[r];
+            contexts[k] = _contextId[r] is { } contextId && _items.TryGetValue(contextId, out var contextItem) ? contextItem : -1;
             users[k] = _user[r];
             items[k] = _item[r];
             types[k] = _type[r];
@@ -356,7 +457,8 @@ public sealed class InteractionLogBuilder(EventTypeRegistry eventTypes)
 
         return new InteractionLog(
             [.. _userIds], itemIds, CatalogCountIsPrefix() ? _catalogCount : CountCatalog(), table, eventTypes,
-            users, items, types, times, weights, offsets);
+            users, items, types, times, weights, offsets,
+            new EventContext([.. _surfaceNames], surfaces, [.. _queryTexts], queries, contexts));
     }
 
     private bool CatalogCountIsPrefix()
@@ -389,3 +491,7 @@ public sealed class InteractionLogBuilder(EventTypeRegistry eventTypes)
         return true;
     }
 }
+
+/// <summary>The optional context columns of an <see cref="InteractionLog"/>: surface, query and anchor item per row.</summary>
+internal sealed record EventContext(
+    IReadOnlyList<string> SurfaceNames, byte[] Surface, IReadOnlyList<string> QueryTexts, int[] Query, int[] ContextItem);

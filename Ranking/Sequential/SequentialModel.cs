@@ -19,24 +19,47 @@ namespace Ranking.Sequential;
 /// stopping on leave-one-out validation NDCG@10. The same data and options give the same weights bit for bit on any
 /// number of threads.</para>
 /// <para>Events without an item (searches) are skipped. Items with no training event are never recommended (they
-/// score −∞), unless <see cref="SequentialOptions.UseContentFeatures"/> is on and the catalogue describes them. A history without any item gets no answer (<see cref="Score"/> returns false).</para>
+/// score −∞), unless <see cref="SequentialOptions.UseContentFeatures"/> is on and the catalogue describes them. A history without any item gets no answer (<see cref="Score(in UserHistory, Span{float})"/> returns false).</para>
 /// </remarks>
 public sealed class SequentialModel : ICandidateGenerator
 {
     private const string ArtifactKind = "sequential";
-    private const int ArtifactVersion = 4;
+    private const int ArtifactVersion = 5;
+    private const int QueryCacheSize = 4096;
 
     private readonly int[] _itemCounts;
     private readonly ConcurrentBag<Workspace> _workspaces = [];
+    private readonly ConcurrentDictionary<string, float[]> _queryCache = new(StringComparer.Ordinal);
+    private readonly bool[] _hasText;
+    private readonly float[] _projected;
+    private int _trainingQueries;
 
     private SequentialModel(
-        SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts, int orderCode, int[] feedbackCodes, ItemContent? content = null)
+        SequentialOptions options, int itemCount, float[] parameters, int[] itemCounts, int orderCode, int[] feedbackCodes, ItemContent? content = null,
+        ModelText? text = null)
     {
         OrderCode = orderCode;
         Options = options;
         ItemCount = itemCount;
         Content = content;
-        Layout = new ParameterLayout(itemCount, options, content);
+        text ??= ModelText.None;
+        TextVectors = text.ItemVectors;
+        SurfaceNames = text.SurfaceNames;
+        QueryEncoder = text.Encoder;
+        _hasText = new bool[itemCount];
+        Layout = new ParameterLayout(itemCount, options, content, text.Dimension);
+        if (TextVectors is { } vectors)
+        {
+            if (vectors.Length != itemCount * Layout.TextDimension)
+            {
+                throw new ArgumentException("One text vector per item is needed.", nameof(text));
+            }
+
+            for (var i = 0; i < itemCount; i++)
+            {
+                _hasText[i] = TensorPrimitives.SumOfSquares(vectors.AsSpan(i * Layout.TextDimension, Layout.TextDimension)) > 0;
+            }
+        }
         if (feedbackCodes.Length != Layout.FeedbackTypes.Length)
         {
             throw new ArgumentException("One event-type code per feedback head is needed.", nameof(feedbackCodes));
@@ -45,7 +68,8 @@ public sealed class SequentialModel : ICandidateGenerator
         FeedbackCodes = feedbackCodes;
         ParameterArray = parameters;
         _itemCounts = itemCounts;
-        EffectiveParameters = content is null ? parameters : new float[parameters.Length];
+        EffectiveParameters = content is null && TextVectors is null ? parameters : new float[parameters.Length];
+        _projected = TextVectors is null ? [] : new float[itemCount * Width];
         RefreshEffective();
     }
 
@@ -91,10 +115,48 @@ public sealed class SequentialModel : ICandidateGenerator
     /// the heads' positives); -1 for a type the log does not know.</summary>
     internal int[] FeedbackCodes { get; }
 
+    /// <summary>Item text vectors (items × <see cref="ParameterLayout.TextDimension"/>) with <see cref="SequentialOptions.UseTextVectors"/>; else null.</summary>
+    internal float[]? TextVectors { get; }
+
+    /// <summary>The training log's surface names (code c is <c>SurfaceNames[c - 1]</c>).</summary>
+    public IReadOnlyList<string> SurfaceNames { get; }
+
+    /// <summary>Encodes queries the model has not seen (search tokens, query contexts); null: such queries are left out.</summary>
+    public Candidates.ITextEncoder? QueryEncoder { get; private set; }
+
+    /// <summary>Sets the query encoder (after <see cref="Load"/>: the encoder is not saved). It must write vectors of the
+    /// training encoder's dimension; the model was trained on that encoder's vectors, so use the same model.</summary>
+    /// <exception cref="ArgumentException">The dimension differs from the model's.</exception>
+    public void AttachQueryEncoder(Candidates.ITextEncoder? encoder)
+    {
+        if (encoder is not null && encoder.Dimension != Layout.TextDimension)
+        {
+            throw new ArgumentException($"The model reads text vectors of {Layout.TextDimension} floats; the encoder writes {encoder.Dimension}.", nameof(encoder));
+        }
+
+        QueryEncoder = encoder;
+        _queryCache.Clear();
+    }
+
+    /// <summary>The surface code (in the training log's space) of a surface name; 0 when unknown.</summary>
+    public byte SurfaceCode(string? surface)
+    {
+        for (var k = 0; k < SurfaceNames.Count; k++)
+        {
+            if (string.Equals(SurfaceNames[k], surface, StringComparison.Ordinal))
+            {
+                return (byte)(k + 1);
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Recomputes <see cref="EffectiveParameters"/> after <see cref="ParameterArray"/> changed.</summary>
     internal void RefreshEffective()
     {
-        if (Content is not { } content)
+        var content = Content;
+        if (content is null && TextVectors is null)
         {
             return;
         }
@@ -104,6 +166,12 @@ public sealed class SequentialModel : ICandidateGenerator
         p.CopyTo(e, 0);
         var d = Width;
         var layout = Layout;
+        if (TextVectors is { } text)
+        {
+            var t = layout.TextDimension;
+            MatrixKernels.Multiply(text, p.AsSpan(layout.TextProjection, t * d), _projected, ItemCount, t, d, accumulate: false);
+        }
+
         for (var i = 0; i < ItemCount; i++)
         {
             var row = e.AsSpan(layout.ItemTable + (i * d), d);
@@ -112,9 +180,17 @@ public sealed class SequentialModel : ICandidateGenerator
                 row.Clear();
             }
 
-            TensorPrimitives.Add(row, p.AsSpan(layout.CategoryTable + (content.Category[i] * d), d), row);
-            TensorPrimitives.Add(row, p.AsSpan(layout.BrandTable + (content.Brand[i] * d), d), row);
-            TensorPrimitives.Add(row, p.AsSpan(layout.PriceTable + (content.Price[i] * d), d), row);
+            if (content is not null)
+            {
+                TensorPrimitives.Add(row, p.AsSpan(layout.CategoryTable + (content.Category[i] * d), d), row);
+                TensorPrimitives.Add(row, p.AsSpan(layout.BrandTable + (content.Brand[i] * d), d), row);
+                TensorPrimitives.Add(row, p.AsSpan(layout.PriceTable + (content.Price[i] * d), d), row);
+            }
+
+            if (TextVectors is not null)
+            {
+                TensorPrimitives.Add(row, _projected.AsSpan(i * d, d), row);
+            }
         }
     }
 
@@ -123,11 +199,19 @@ public sealed class SequentialModel : ICandidateGenerator
     /// <c>Splits.LeaveOneOut(log, LeaveOneOutStage.Validation)</c> whose <c>Train</c> is <paramref name="train"/>), NDCG@10
     /// is measured every <see cref="SequentialOptions.ValidateEvery"/> epochs and the best weights are kept.
     /// </summary>
+    /// <param name="train">The training log.</param>
+    /// <param name="options">The settings.</param>
+    /// <param name="validation">A leave-one-out validation split; null: no early stopping.</param>
+    /// <param name="progress">Receives each finished epoch.</param>
+    /// <param name="cancellationToken">Stops between steps.</param>
+    /// <param name="text">Item text vectors and the query encoder, needed by <see cref="SequentialOptions.UseTextVectors"/>,
+    /// <see cref="SequentialOptions.UseSearchQueries"/> and the query contexts of <see cref="SequentialOptions.UseContext"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">Invalid options.</exception>
-    /// <exception cref="ArgumentException">The validation split scores another item space, or no user has two items.</exception>
+    /// <exception cref="ArgumentException">The validation split scores another item space, no user has two items, or the
+    /// options need text inputs that <paramref name="text"/> does not give.</exception>
     public static SequentialModel Train(
         InteractionLog train, SequentialOptions options, EvaluationSplit? validation = null, IProgress<SequentialEpoch>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, SequentialText? text = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
@@ -137,21 +221,7 @@ public sealed class SequentialModel : ICandidateGenerator
             throw new ArgumentException("The validation split must share the training log's item indices.", nameof(validation));
         }
 
-        var counts = new int[train.ItemCount];
-        foreach (var item in train.Item)
-        {
-            if (item >= 0)
-            {
-                counts[item]++;
-            }
-        }
-
-        var content = options.UseContentFeatures ? ItemContent.From(train) : null;
-        var layout = new ParameterLayout(train.ItemCount, options, content);
-        var parameters = new float[layout.Total];
-        layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), FeedbackCodesOf(train, options), content);
-        var trainer = new SequentialTrainer(model, train, counts, cancellationToken);
+        var (model, trainer) = Create(train, options, text, cancellationToken);
         if (trainer.SequenceCount == 0)
         {
             throw new ArgumentException("No user has two items to learn a transition from.", nameof(train));
@@ -162,9 +232,19 @@ public sealed class SequentialModel : ICandidateGenerator
     }
 
     /// <inheritdoc/>
-    /// <remarks>Reads the last <see cref="SequentialOptions.MaxLength"/> items of the history (searches skipped); the
-    /// user index is not used, so unknown users with a history are scored too.</remarks>
-    public bool Score(in UserHistory user, Span<float> scores)
+    /// <remarks>Reads the last <see cref="SequentialOptions.MaxLength"/> tokens of the history (see <see cref="Score(in UserHistory, in SequentialContext, Span{float})"/>)
+    /// with no context; the user index is not used, so unknown users with a history are scored too.</remarks>
+    public bool Score(in UserHistory user, Span<float> scores) => Score(user, SequentialContext.Home, scores);
+
+    /// <summary>
+    /// Scores every item for a user in a scenario: the history's tokens (item events; searches with
+    /// <see cref="SequentialOptions.UseSearchQueries"/>; context tokens with <see cref="SequentialOptions.UseContext"/>),
+    /// then the context's token, and each item's dot product with the state at the last position. Items the model cannot
+    /// score get −∞.
+    /// </summary>
+    /// <returns>False when the history has no token (then the scores are untouched).</returns>
+    /// <exception cref="ArgumentException"><paramref name="scores"/> is not <see cref="ItemCount"/> long, or an item is out of range.</exception>
+    public bool Score(in UserHistory user, in SequentialContext context, Span<float> scores)
     {
         if (scores.Length != ItemCount)
         {
@@ -173,7 +253,7 @@ public sealed class SequentialModel : ICandidateGenerator
 
         var d = Width;
         Span<float> state = d <= 256 ? stackalloc float[d] : new float[d];
-        if (!TryComputeStateOf(user, state))
+        if (!TryComputeStateOf(user, context, state))
         {
             return false;
         }
@@ -187,6 +267,54 @@ public sealed class SequentialModel : ICandidateGenerator
         return true;
     }
 
+    /// <summary>Scores of the given candidates (−∞ for an item the model cannot score), as <see cref="Score(in UserHistory, in SequentialContext, Span{float})"/>
+    /// would give them, at the cost of one dot product each.</summary>
+    /// <returns>False when the history has no token.</returns>
+    /// <exception cref="ArgumentException">Lengths differ, or a candidate is out of range.</exception>
+    public bool ScoreCandidates(in UserHistory user, in SequentialContext context, ReadOnlySpan<int> candidates, Span<float> scores)
+    {
+        if (scores.Length != candidates.Length)
+        {
+            throw new ArgumentException("One score per candidate is needed.", nameof(scores));
+        }
+
+        var d = Width;
+        Span<float> state = d <= 256 ? stackalloc float[d] : new float[d];
+        if (!TryComputeStateOf(user, context, state))
+        {
+            return false;
+        }
+
+        var table = ItemEmbeddings;
+        for (var k = 0; k < candidates.Length; k++)
+        {
+            var i = candidates[k];
+            if ((uint)i >= (uint)ItemCount)
+            {
+                throw new ArgumentException($"Candidate {i} is outside the model's {ItemCount} items.", nameof(candidates));
+            }
+
+            scores[k] = IsScored(i) ? TensorPrimitives.Dot(table.Slice(i * d, d), state) : float.NegativeInfinity;
+        }
+
+        return true;
+    }
+
+    /// <summary>The <paramref name="k"/> best items for a user in a scenario, best first, without <paramref name="exclude"/>
+    /// and items the model cannot score; empty when the history has no token.</summary>
+    public IReadOnlyList<ScoredItem> TopK(in UserHistory user, in SequentialContext context, int k, ReadOnlySpan<int> exclude = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        var scores = new float[ItemCount];
+        if (k == 0 || !Score(user, context, scores))
+        {
+            return [];
+        }
+
+        TopKSelector.Exclude(scores, exclude);
+        return TopKSelector.Select(scores, k);
+    }
+
     /// <summary>
     /// The user state (length <see cref="Width"/>) after the given items, oldest first; only the last
     /// <see cref="SequentialOptions.MaxLength"/> items with index ≥ 0 count. Cache it: scoring a candidate is then one dot
@@ -194,16 +322,33 @@ public sealed class SequentialModel : ICandidateGenerator
     /// </summary>
     /// <returns>False when there is no item (negative indices are searches) — then <paramref name="state"/> is untouched.</returns>
     /// <exception cref="ArgumentException"><paramref name="state"/> is shorter than <see cref="Width"/>, or an item is ≥ <see cref="ItemCount"/>.</exception>
-    public bool TryComputeState(ReadOnlySpan<int> items, Span<float> state) => ComputeState(items, default, default, state);
+    public bool TryComputeState(ReadOnlySpan<int> items, Span<float> state)
+    {
+        return ComputeState(Source(items, default, default), SequentialContext.Home, null, state);
+    }
 
     /// <summary>
     /// The user state after a history, as <see cref="TryComputeState"/>, also reading
-    /// the event types (with <see cref="SequentialOptions.UseActionTypes"/>; empty types read the "unknown" row) and
-    /// times (with <see cref="SequentialOptions.UseTimeGaps"/>).
+    /// the event types (with <see cref="SequentialOptions.UseActionTypes"/>; empty types read the "unknown" row), times
+    /// (with <see cref="SequentialOptions.UseTimeGaps"/>), surfaces, queries and anchors (with the options that read them).
     /// </summary>
-    /// <returns>False when there is no item.</returns>
-    public bool TryComputeStateOf(in UserHistory history, Span<float> state) =>
-        ComputeState(history.Items.Span, history.Types.Span, history.TimestampsMs.Span, state);
+    /// <returns>False when there is no token.</returns>
+    public bool TryComputeStateOf(in UserHistory history, Span<float> state) => TryComputeStateOf(history, SequentialContext.Home, state);
+
+    /// <summary>The user state after a history in a scenario: the state at the context's token, appended after the
+    /// history's tokens (with <see cref="SequentialOptions.UseContext"/>; otherwise the context is not read). A query
+    /// context without a <see cref="QueryEncoder"/> adds no token.</summary>
+    /// <returns>False when there is no token.</returns>
+    public bool TryComputeStateOf(in UserHistory history, in SequentialContext context, Span<float> state)
+    {
+        var source = Source(history.Items.Span, history.Types.Span, history.TimestampsMs.Span) with
+        {
+            Surfaces = history.Surfaces.Span,
+            QueryIds = history.QueryIds.Span,
+            ContextItems = history.ContextItems.Span,
+        };
+        return ComputeState(source, context, history.QueryTexts, state);
+    }
 
     /// <summary>
     /// P(order) of the P(order) head (<see cref="SequentialOptions.OrderHeadWeight"/> &gt; 0): the probability that
@@ -251,7 +396,138 @@ public sealed class SequentialModel : ICandidateGenerator
         return SequentialNetwork.Sigmoid(SequentialNetwork.FeedbackLogit(Layout, EffectiveParameters, state, item, h));
     }
 
-    private bool ComputeState(ReadOnlySpan<int> items, ReadOnlySpan<byte> types, ReadOnlySpan<long> timestamps, Span<float> state)
+    /// <summary>
+    /// Lays out a history (and the context's token) as the network's tokens in <paramref name="tokens"/>, with each
+    /// query token's text vector in <paramref name="queryVectors"/> (TextDimension floats per position); the ONNX scorer
+    /// and the C# pass read the same layout.
+    /// </summary>
+    /// <returns>The number of tokens (0: no token).</returns>
+    internal int LayOut(in UserHistory history, in SequentialContext context, SequentialTokens tokens, Span<float> queryVectors)
+    {
+        var source = Source(history.Items.Span, history.Types.Span, history.TimestampsMs.Span) with
+        {
+            Surfaces = history.Surfaces.Span,
+            QueryIds = history.QueryIds.Span,
+            ContextItems = history.ContextItems.Span,
+        };
+        return LayOut(source, context, history.QueryTexts, tokens, queryVectors);
+    }
+
+    private int LayOut(TokenSource source, in SequentialContext context, IReadOnlyList<string>? queryTexts, SequentialTokens tokens, Span<float> queryVectors)
+    {
+        if ((!source.Types.IsEmpty && source.Types.Length != source.Items.Length)
+            || (!source.Timestamps.IsEmpty && source.Timestamps.Length != source.Items.Length)
+            || (!source.Surfaces.IsEmpty && source.Surfaces.Length != source.Items.Length)
+            || (!source.QueryIds.IsEmpty && source.QueryIds.Length != source.Items.Length)
+            || (!source.ContextItems.IsEmpty && source.ContextItems.Length != source.Items.Length))
+        {
+            throw new ArgumentException("Types, timestamps, surfaces, queries and anchors must be empty or as long as the items.", "history");
+        }
+
+        // The context's token, when the model reads contexts and this one can be embedded.
+        var t = Layout.TextDimension;
+        float[]? contextVector = null;
+        var hasContext = false;
+        if (Options.UseContext)
+        {
+            if (context.Kind == SequentialContextKind.Anchor)
+            {
+                if ((uint)context.AnchorItem >= (uint)ItemCount)
+                {
+                    throw new ArgumentException($"Anchor {context.AnchorItem} is outside the model's {ItemCount} items.", nameof(context));
+                }
+
+                hasContext = true;
+            }
+            else if (context.Kind == SequentialContextKind.Query)
+            {
+                contextVector = QueryVectorOf(context.QueryText);
+                hasContext = contextVector is not null;
+            }
+        }
+
+        var resolve = queryTexts is null || Layout.QueryProjection < 0
+            ? static _ => false
+            : (Func<int, bool>)(key => (uint)key < (uint)queryTexts.Count && QueryVectorOf(queryTexts[key]) is not null);
+        source = source with { QueryVector = resolve };
+        source.LayOut(source.Items.Length, Options.MaxLength - (hasContext ? 1 : 0), tokens);
+        if (hasContext)
+        {
+            var surface = ParameterLayout.SurfaceRow(context.Surface);
+            if (context.Kind == SequentialContextKind.Anchor)
+            {
+                tokens.Add(context.AnchorItem, 0, 0, surface, SequentialTokens.AnchorRole, -1, -1);
+            }
+            else
+            {
+                tokens.Add(SequentialTokens.NoItem, 0, 0, surface, SequentialTokens.QueryRole, -1, -1);
+            }
+        }
+
+        for (var k = 0; k < tokens.Count; k++)
+        {
+            if (tokens.Ids[k] >= 0)
+            {
+                continue;
+            }
+
+            var vector = tokens.Rows[k] < 0 ? contextVector! : QueryVectorOf(queryTexts![tokens.QueryKeys[k]])!;
+            vector.CopyTo(queryVectors.Slice(k * t, t));
+        }
+
+        return tokens.Count;
+    }
+
+    private TokenSource Source(ReadOnlySpan<int> items, ReadOnlySpan<byte> types, ReadOnlySpan<long> timestamps) => new()
+    {
+        Items = items,
+        Types = types,
+        Timestamps = timestamps,
+        QueryVector = static _ => false,
+        ItemCount = ItemCount,
+        Queries = Options.UseSearchQueries,
+        Context = Options.UseContext,
+    };
+
+    // A query's text vector: from training, the cache, or the encoder; null when it cannot be had.
+    private float[]? QueryVectorOf(string? query)
+    {
+        var text = query?.Trim();
+        if (string.IsNullOrEmpty(text) || Layout.QueryProjection < 0)
+        {
+            return null;
+        }
+
+        if (_queryCache.TryGetValue(text, out var vector))
+        {
+            return vector;
+        }
+
+        if (QueryEncoder is not { } encoder)
+        {
+            return null;
+        }
+
+        vector = new float[Layout.TextDimension];
+        try
+        {
+            encoder.Encode([text], vector);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return null;
+        }
+
+        if (_queryCache.Count >= QueryCacheSize + _trainingQueries)
+        {
+            _queryCache.Clear();
+        }
+
+        _queryCache[text] = vector;
+        return vector;
+    }
+
+    private bool ComputeState(TokenSource source, in SequentialContext context, IReadOnlyList<string>? queryTexts, Span<float> state)
     {
         if (state.Length < Width)
         {
@@ -261,50 +537,10 @@ public sealed class SequentialModel : ICandidateGenerator
         var workspace = _workspaces.TryTake(out var w) ? w : new Workspace(Layout, 0, 0);
         try
         {
-            // Walk back from the newest item to fill at most MaxLength slots (keeping each one's row in Targets, and the
-            // item event before the oldest for its time gap), then lay them out oldest first.
-            if ((!types.IsEmpty && types.Length != items.Length) || (!timestamps.IsEmpty && timestamps.Length != items.Length))
-            {
-                throw new ArgumentException("Types and timestamps must be empty or as long as the items.", nameof(items));
-            }
-
-            var count = 0;
-            var previous = -1;
-            for (var r = items.Length - 1; r >= 0; r--)
-            {
-                if (items[r] < 0)
-                {
-                    continue;
-                }
-
-                if (count == Options.MaxLength)
-                {
-                    previous = r;
-                    break;
-                }
-
-                if (items[r] >= ItemCount)
-                {
-                    throw new ArgumentException($"Item {items[r]} is outside the model's {ItemCount} items.", nameof(items));
-                }
-
-                workspace.Targets[count] = r;
-                workspace.Ids[count++] = items[r];
-            }
-
+            var count = LayOut(source, context, queryTexts, workspace.Tokens, workspace.QueryVectors);
             if (count == 0)
             {
                 return false;
-            }
-
-            workspace.Ids.AsSpan(0, count).Reverse();
-            workspace.Targets.AsSpan(0, count).Reverse();
-            for (var t = 0; t < count; t++)
-            {
-                var r = workspace.Targets[t];
-                workspace.Types[t] = types.IsEmpty ? 0 : ParameterLayout.TypeRow(types[r]);
-                var before = t > 0 ? workspace.Targets[t - 1] : previous;
-                workspace.Gaps[t] = timestamps.IsEmpty || before < 0 ? 0 : ParameterLayout.GapBucket(timestamps[r] - timestamps[before]);
             }
 
             var random = default(SplitMix);
@@ -319,12 +555,15 @@ public sealed class SequentialModel : ICandidateGenerator
     }
 
     /// <summary>
-    /// Writes the model as an artifact of kind "sequential", version 4: options (those of version 1, then
+    /// Writes the model as an artifact of kind "sequential", version 5: options (those of version 1, then
     /// <see cref="SequentialOptions.UseActionTypes"/>, <see cref="SequentialOptions.UseTimeGaps"/> and
     /// <see cref="SequentialOptions.OrderHeadWeight"/>), the log's "order" code, <see cref="SequentialOptions.UseContentFeatures"/>,
     /// (new in version 3) the <see cref="SequentialOptions.FeedbackHeads"/> (count, then each head's event type, weight and
     /// log code), then (with content features: the content tables' sizes, the price-decile edges and each item's category, brand and price rows),
-    /// item counts and weights (version 4: with the feedback heads' state terms at their end; the rest is as in version 3).
+    /// (new in version 5) the surface, text-vector, search-query and context flags, the text dimension, the log's surface
+    /// names and (with text vectors) the item text vectors, then item counts and weights (version 4: with the feedback
+    /// heads' state terms at their end; version 5: the surface, role and text-projection tensors after them). The query
+    /// encoder is not saved: attach it after loading (<see cref="AttachQueryEncoder"/>).
     /// </summary>
     public void Save(Stream stream)
     {
@@ -376,14 +615,32 @@ public sealed class SequentialModel : ICandidateGenerator
             writer.WriteArray<int>(content.Price);
         }
 
+        // Version 5: the surface, text, query and context inputs.
+        writer.Write(o.UseSurfaces);
+        writer.Write(o.UseTextVectors);
+        writer.Write(o.UseSearchQueries);
+        writer.Write(o.UseContext);
+        writer.Write(Layout.TextDimension);
+        writer.Write(SurfaceNames.Count);
+        foreach (var name in SurfaceNames)
+        {
+            writer.Write(name);
+        }
+
+        if (TextVectors is { } vectors)
+        {
+            writer.WriteArray<float>(vectors);
+        }
+
         writer.WriteArray<int>(_itemCounts);
         writer.WriteArray<float>(ParameterArray);
     }
 
-    /// <summary>Reads a model written by <see cref="Save"/>: artifact version 4, version 3 (written before the feedback
+    /// <summary>Reads a model written by <see cref="Save"/>: artifact version 5, version 4 (written before the surface,
+    /// text, query and context inputs), version 3 (written before the feedback
     /// heads' state terms, which then load as zero, so that the heads predict as before), version 2 (written before the
     /// feedback heads beyond P(order)), or version 1 (plain models, written before the optional inputs existed).</summary>
-    /// <exception cref="InvalidDataException">Not a "sequential" version 1 to 4 artifact, truncated, or inconsistent.</exception>
+    /// <exception cref="InvalidDataException">Not a "sequential" version 1 to 5 artifact, truncated, or inconsistent.</exception>
     public static SequentialModel Load(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -395,7 +652,7 @@ public sealed class SequentialModel : ICandidateGenerator
             stream = copy;
         }
 
-        var version = PeekVersion(stream) is var peeked and (1 or 2 or 3) ? peeked : ArtifactVersion;
+        var version = PeekVersion(stream) is var peeked and (1 or 2 or 3 or 4) ? peeked : ArtifactVersion;
         using var reader = new ArtifactReader(stream, ArtifactKind, version);
         var itemCount = reader.ItemCount;
         var options = new SequentialOptions
@@ -470,6 +727,39 @@ public sealed class SequentialModel : ICandidateGenerator
             }
         }
 
+        var text = ModelText.None;
+        if (version >= 5)
+        {
+            options = options with
+            {
+                UseSurfaces = reader.ReadBoolean(),
+                UseTextVectors = reader.ReadBoolean(),
+                UseSearchQueries = reader.ReadBoolean(),
+                UseContext = reader.ReadBoolean(),
+            };
+            var dimension = reader.ReadInt32();
+            var surfaceCount = reader.ReadInt32();
+            if (dimension is < 0 or > 4096 || surfaceCount is < 0 or > InteractionLogBuilder.MaxSurfaces
+                || ((options.UseTextVectors || options.UseSearchQueries) && dimension == 0))
+            {
+                throw new InvalidDataException("The sequential artifact's text dimension or surface count is out of range.");
+            }
+
+            var names = new string[surfaceCount];
+            for (var k = 0; k < names.Length; k++)
+            {
+                names[k] = reader.ReadString();
+            }
+
+            var vectors = options.UseTextVectors ? reader.ReadArray<float>() : null;
+            if (vectors is not null && vectors.Length != itemCount * dimension)
+            {
+                throw new InvalidDataException("The sequential artifact's text vectors do not match its item count.");
+            }
+
+            text = new ModelText(dimension, vectors, names, null);
+        }
+
         try
         {
             options.Validate();
@@ -481,7 +771,7 @@ public sealed class SequentialModel : ICandidateGenerator
 
         var counts = reader.ReadArray<int>();
         var parameters = reader.ReadArray<float>();
-        var layout = new ParameterLayout(itemCount, options, content);
+        var layout = new ParameterLayout(itemCount, options, content, text.Dimension);
         var stored = version >= 4 ? layout.Total : layout.Total - layout.FeedbackStateLength;
         if (counts.Length != itemCount || parameters.Length != stored)
         {
@@ -494,13 +784,29 @@ public sealed class SequentialModel : ICandidateGenerator
             Array.Resize(ref parameters, layout.Total);
         }
 
-        return new SequentialModel(options, itemCount, parameters, counts, orderCode, [.. feedbackCodes], content);
+        return new SequentialModel(options, itemCount, parameters, counts, orderCode, [.. feedbackCodes], content, text);
     }
 
     /// <summary>A model with fresh weights and no training, for gradient checks.</summary>
-    internal static (SequentialModel Model, SequentialTrainer Trainer) CreateUntrained(InteractionLog train, SequentialOptions options)
+    internal static (SequentialModel Model, SequentialTrainer Trainer) CreateUntrained(InteractionLog train, SequentialOptions options, SequentialText? text = null)
     {
         options.Validate();
+        return Create(train, options, text, CancellationToken.None);
+    }
+
+    private static (SequentialModel Model, SequentialTrainer Trainer) Create(
+        InteractionLog train, SequentialOptions options, SequentialText? text, CancellationToken cancellationToken)
+    {
+        if (options.UseTextVectors && (text?.ItemVectors is null || text.ItemVectors.Length != train.ItemCount * text.Dimension))
+        {
+            throw new ArgumentException("UseTextVectors needs one text vector per item of the log.", nameof(text));
+        }
+
+        if (options.UseSearchQueries && text?.Encoder is null)
+        {
+            throw new ArgumentException("UseSearchQueries needs a query encoder.", nameof(text));
+        }
+
         var counts = new int[train.ItemCount];
         foreach (var item in train.Item)
         {
@@ -511,11 +817,28 @@ public sealed class SequentialModel : ICandidateGenerator
         }
 
         var content = options.UseContentFeatures ? ItemContent.From(train) : null;
-        var layout = new ParameterLayout(train.ItemCount, options, content);
+        var readsQueries = options.UseSearchQueries || (options.UseContext && text?.Encoder is not null);
+        var dimension = options.UseTextVectors || readsQueries ? text!.Dimension : 0;
+        var modelText = new ModelText(dimension, options.UseTextVectors ? text!.ItemVectors : null, [.. train.Surfaces], readsQueries ? text!.Encoder : null);
+        var layout = new ParameterLayout(train.ItemCount, options, content, dimension);
         var parameters = new float[layout.Total];
         layout.Initialise(parameters, SplitMix.Mix(options.Seed, 0, 0));
-        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), FeedbackCodesOf(train, options), content);
-        return (model, new SequentialTrainer(model, train, counts, CancellationToken.None));
+        var model = new SequentialModel(options, train.ItemCount, parameters, counts, OrderCodeOf(train), FeedbackCodesOf(train, options), content, modelText);
+        float[]? queryVectors = null;
+        if (readsQueries && train.Queries.Count > 0)
+        {
+            // Every query of the log once, kept for the validation passes and for serving until the cache turns over.
+            queryVectors = new float[train.Queries.Count * dimension];
+            text!.Encoder!.Encode(train.Queries, queryVectors, cancellationToken);
+            for (var k = 0; k < train.Queries.Count; k++)
+            {
+                model._queryCache[train.Queries[k]] = queryVectors.AsSpan(k * dimension, dimension).ToArray();
+            }
+
+            model._trainingQueries = train.Queries.Count;
+        }
+
+        return (model, new SequentialTrainer(model, train, counts, cancellationToken, queryVectors));
     }
 
     /// <summary>The format version in an artifact's header, leaving the stream where it was; -1 when the header can't
@@ -541,10 +864,16 @@ public sealed class SequentialModel : ICandidateGenerator
     }
 
     // Items with a training event; with content features also the items the catalogue describes.
-    internal bool IsScored(int item) => _itemCounts[item] > 0 || (Content?.Describes(item) ?? false);
+    internal bool IsScored(int item) => _itemCounts[item] > 0 || (Content?.Describes(item) ?? false) || _hasText[item];
 
     private static int[] FeedbackCodesOf(InteractionLog log, SequentialOptions options) =>
         [.. options.AllFeedbackHeads.Select(head => log.EventTypes.TryGetCode(head.EventType, out var code) ? code : -1)];
 
     private static int OrderCodeOf(InteractionLog log) => log.EventTypes.TryGetCode(EventTypeRegistry.Order, out var code) ? code : -1;
+}
+
+/// <summary>The text-side state of a model: the text dimension, item vectors, the log's surface names, the query encoder.</summary>
+internal sealed record ModelText(int Dimension, float[]? ItemVectors, IReadOnlyList<string> SurfaceNames, ITextEncoder? Encoder)
+{
+    public static ModelText None { get; } = new(0, null, [], null);
 }

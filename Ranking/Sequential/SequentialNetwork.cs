@@ -14,7 +14,7 @@ internal readonly record struct BlockLayout(
 /// </summary>
 internal sealed class ParameterLayout
 {
-    public ParameterLayout(int items, SequentialOptions options, ItemContent? content = null)
+    public ParameterLayout(int items, SequentialOptions options, ItemContent? content = null, int textDimension = 0)
     {
         if (options.UseContentFeatures && content is null)
         {
@@ -82,6 +82,18 @@ internal sealed class ParameterLayout
             FeedbackStateWeights[h] = Take(d, false);
         }
 
+        // The inputs of artifact version 5, after everything older: surfaces, token roles, and the text projections
+        // (textDimension × d each, row j the contribution of a text vector's component j).
+        if ((options.UseTextVectors || options.UseSearchQueries) && textDimension <= 0)
+        {
+            throw new ArgumentException("Text vectors and search queries need the text vectors' dimension.", nameof(textDimension));
+        }
+
+        TextDimension = textDimension;
+        SurfaceTable = options.UseSurfaces ? Take(SequentialOptions.SurfaceRows * d, true) : -1;
+        RoleTable = options.UseContext ? Take(SequentialOptions.RoleRows * d, true) : -1;
+        TextProjection = options.UseTextVectors ? Take(textDimension * d, true) : -1;
+        QueryProjection = options.UsesExtraTokens && textDimension > 0 ? Take(textDimension * d, true) : -1;
         Total = offset;
         Ranges = [.. decayed];
     }
@@ -143,6 +155,21 @@ internal sealed class ParameterLayout
 
     public int BrandRows { get; }
 
+    /// <summary>Surface table (<see cref="SequentialOptions.SurfaceRows"/> × d), or -1.</summary>
+    public int SurfaceTable { get; }
+
+    /// <summary>Token-role table (<see cref="SequentialOptions.RoleRows"/> × d), or -1 without context.</summary>
+    public int RoleTable { get; }
+
+    /// <summary>Length of the text vectors the projections read; 0 without text.</summary>
+    public int TextDimension { get; }
+
+    /// <summary>Item text projection (<see cref="TextDimension"/> × d), or -1.</summary>
+    public int TextProjection { get; }
+
+    /// <summary>Query text projection (<see cref="TextDimension"/> × d), or -1 without query tokens.</summary>
+    public int QueryProjection { get; }
+
     /// <summary>Length of the parameter array.</summary>
     public int Total { get; }
 
@@ -190,7 +217,30 @@ internal sealed class ParameterLayout
             Gaussian(parameters.Slice(BrandTable, BrandRows * d), 0.02f, ref random);
             Gaussian(parameters.Slice(PriceTable, SequentialOptions.PriceBuckets * d), 0.02f, ref random);
         }
+
+        if (SurfaceTable >= 0)
+        {
+            Gaussian(parameters.Slice(SurfaceTable, SequentialOptions.SurfaceRows * d), 0.02f, ref random);
+        }
+
+        if (RoleTable >= 0)
+        {
+            Gaussian(parameters.Slice(RoleTable, SequentialOptions.RoleRows * d), 0.02f, ref random);
+        }
+
+        if (TextProjection >= 0)
+        {
+            Gaussian(parameters.Slice(TextProjection, TextDimension * d), 0.02f, ref random);
+        }
+
+        if (QueryProjection >= 0)
+        {
+            Gaussian(parameters.Slice(QueryProjection, TextDimension * d), 0.02f, ref random);
+        }
     }
+
+    /// <summary>The surface row of a surface code: the code itself (0 is "none"), or 0 when out of range.</summary>
+    public static int SurfaceRow(byte code) => code < SequentialOptions.SurfaceRows ? code : 0;
 
     /// <summary>The action-type row of an event-type code: code + 1, or 0 ("unknown") when out of range.</summary>
     public static int TypeRow(byte code) => code + 1 < SequentialOptions.ActionTypeRows ? code + 1 : 0;
@@ -324,10 +374,10 @@ internal sealed class Workspace
         var d = layout.Width;
         var f = layout.FeedForward;
         var blocks = layout.Blocks.Length;
-        Ids = new int[l];
+        Tokens = new SequentialTokens(l + 1);
         Targets = new int[l];
-        Types = new int[l];
-        Gaps = new int[l];
+        QueryVectors = new float[l * Math.Max(layout.TextDimension, 0)];
+        QueryRows = layout.QueryProjection >= 0 ? new float[l * d] : [];
         FeedbackLabels = new float[layout.FeedbackTypes.Length][];
         for (var h = 0; h < FeedbackLabels.Length; h++)
         {
@@ -379,15 +429,31 @@ internal sealed class Workspace
         WeightScratch = new float[Math.Max(3 * d * d, d * f)];
     }
 
-    public int[] Ids { get; }
+    /// <summary>The positions' tokens (one spare slot: a layout may hold the request's context token too).</summary>
+    public SequentialTokens Tokens { get; }
+
+    /// <summary>Item id per position, or <see cref="SequentialTokens.NoItem"/> for a query token.</summary>
+    public int[] Ids => Tokens.Ids;
 
     public int[] Targets { get; }
 
     /// <summary>Action-type row per position (read only when the layout has a type table).</summary>
-    public int[] Types { get; }
+    public int[] Types => Tokens.Types;
 
     /// <summary>Time-gap bucket per position (read only when the layout has a gap table).</summary>
-    public int[] Gaps { get; }
+    public int[] Gaps => Tokens.Gaps;
+
+    /// <summary>Surface row per position (read only when the layout has a surface table).</summary>
+    public int[] Surfaces => Tokens.Surfaces;
+
+    /// <summary>Token role per position (read only when the layout has a role table).</summary>
+    public int[] Roles => Tokens.Roles;
+
+    /// <summary>Per position, the text vector of a token without an item (TextDimension floats at t · TextDimension).</summary>
+    public float[] QueryVectors { get; }
+
+    /// <summary>Per position, the projected query vector of a token without an item (d floats).</summary>
+    public float[] QueryRows { get; }
 
     /// <summary>Per feedback head: 1 where the target event of a position has the head's type, else 0.</summary>
     public float[][] FeedbackLabels { get; }
@@ -500,9 +566,36 @@ internal static class SequentialNetwork
         var n = rows * d;
         var positionOffset = layout.MaxLength - rows;
         var scale = MathF.Sqrt(d);
-        TransformerLayers.EmbeddingForward(w.Ids.AsSpan(0, rows), p[layout.ItemTable..], p[layout.Positions..], positionOffset, scale, w.Stream[0], d);
+        if (layout.QueryProjection < 0)
+        {
+            TransformerLayers.EmbeddingForward(w.Ids.AsSpan(0, rows), p[layout.ItemTable..], p[layout.Positions..], positionOffset, scale, w.Stream[0], d);
+        }
+        else
+        {
+            // A token without an item reads its query's projected text vector where an item token reads its row.
+            var t = layout.TextDimension;
+            for (var k = 0; k < rows; k++)
+            {
+                ReadOnlySpan<float> row;
+                if (w.Ids[k] >= 0)
+                {
+                    row = p.Slice(layout.ItemTable + (w.Ids[k] * d), d);
+                }
+                else
+                {
+                    var projected = w.QueryRows.AsSpan(k * d, d);
+                    MatrixKernels.Multiply(w.QueryVectors.AsSpan(k * t, t), p.Slice(layout.QueryProjection, t * d), projected, 1, t, d, accumulate: false);
+                    row = projected;
+                }
+
+                TensorPrimitives.MultiplyAdd(row, scale, p.Slice(layout.Positions + ((positionOffset + k) * d), d), w.Stream[0].AsSpan(k * d, d));
+            }
+        }
+
         AddRows(layout.TypeTable, w.Types, p, w.Stream[0], rows, d);
         AddRows(layout.GapTable, w.Gaps, p, w.Stream[0], rows, d);
+        AddRows(layout.SurfaceTable, w.Surfaces, p, w.Stream[0], rows, d);
+        AddRows(layout.RoleTable, w.Roles, p, w.Stream[0], rows, d);
         ApplyDropout(w.Stream[0].AsSpan(0, n), w.InputMask.AsSpan(0, n), dropout, ref random);
         for (var l = 0; l < layout.Blocks.Length; l++)
         {
@@ -679,8 +772,41 @@ internal static class SequentialNetwork
         TensorPrimitives.Multiply(dStream, w.InputMask.AsSpan(0, n), dStream);
         ScatterRows(layout.TypeTable, w.Types, dStream, gradient, rows, d);
         ScatterRows(layout.GapTable, w.Gaps, dStream, gradient, rows, d);
-        TransformerLayers.EmbeddingBackward(
-            w.Ids.AsSpan(0, rows), dStream, layout.MaxLength - rows, MathF.Sqrt(d), gradient[layout.ItemTable..], gradient[layout.Positions..], d);
+        ScatterRows(layout.SurfaceTable, w.Surfaces, dStream, gradient, rows, d);
+        ScatterRows(layout.RoleTable, w.Roles, dStream, gradient, rows, d);
+        if (layout.QueryProjection < 0)
+        {
+            TransformerLayers.EmbeddingBackward(
+                w.Ids.AsSpan(0, rows), dStream, layout.MaxLength - rows, MathF.Sqrt(d), gradient[layout.ItemTable..], gradient[layout.Positions..], d);
+            return;
+        }
+
+        var scale = MathF.Sqrt(d);
+        var t = layout.TextDimension;
+        var offset = layout.MaxLength - rows;
+        for (var k = 0; k < rows; k++)
+        {
+            var dy = dStream.Slice(k * d, d);
+            var position = gradient.Slice(layout.Positions + ((offset + k) * d), d);
+            TensorPrimitives.Add(position, dy, position);
+            if (w.Ids[k] >= 0)
+            {
+                var target = gradient.Slice(layout.ItemTable + (w.Ids[k] * d), d);
+                TensorPrimitives.MultiplyAdd(dy, scale, target, target);
+                continue;
+            }
+
+            // d(projection)[j, :] += scale · q_j · dy.
+            var q = w.QueryVectors.AsSpan(k * t, t);
+            for (var j = 0; j < t; j++)
+            {
+                if (q[j] != 0)
+                {
+                    var target = gradient.Slice(layout.QueryProjection + (j * d), d);
+                    TensorPrimitives.MultiplyAdd(dy, scale * q[j], target, target);
+                }
+            }
+        }
     }
 
     /// <summary>

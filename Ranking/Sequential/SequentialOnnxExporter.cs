@@ -12,7 +12,7 @@ namespace Ranking.Sequential;
 /// the C# forward pass gives for the unpadded items. A row of padding only gives a meaningless (finite) state.</para>
 /// <para>Outputs <see cref="StateOutput"/>: float [batch, Width], the final-norm output at the last position; and
 /// <see cref="ScoresOutput"/>: float [batch, ItemCount], state · item table, −∞ for items without a training event
-/// (as <see cref="SequentialModel.Score"/>). Dropout is left out (inference).</para>
+/// (as <see cref="SequentialModel.Score(in Candidates.UserHistory, Span{float})"/>). Dropout is left out (inference).</para>
 /// <para>Feedback heads (<see cref="SequentialOptions.OrderHeadWeight"/>, <see cref="SequentialOptions.FeedbackHeads"/>)
 /// change neither the state nor the scores, so a model with them exports the same scoring graph and the heads are
 /// left out; serve them with <see cref="SequentialModel.PredictFeedback"/>.</para>

@@ -26,6 +26,12 @@ public sealed record SequentialOptions
     /// <summary>Rows of the price-bucket table: "unknown" and the ten deciles of log(1 + price) over the catalogue.</summary>
     public const int PriceBuckets = 11;
 
+    /// <summary>Rows of the surface table: "unknown" and one per surface code below 31.</summary>
+    public const int SurfaceRows = 32;
+
+    /// <summary>Rows of the token-role table: an event's own token, an anchor-item context, a query context.</summary>
+    public const int RoleRows = 3;
+
     /// <summary>Transformer blocks. Default 1; 1 to 8.</summary>
     public int Layers { get; init; } = 1;
 
@@ -136,6 +142,38 @@ public sealed record SequentialOptions
     /// describes get a score instead of −∞. Default false. Models with it are saved but not exported to ONNX.
     /// </summary>
     public bool UseContentFeatures { get; init; }
+
+    /// <summary>
+    /// Adds a learned embedding of the surface each event happened on (home, search, analogs, …: the log's
+    /// <see cref="Data.InteractionLog.Surface"/> codes, row 0 "unknown") to each token. Default false.
+    /// </summary>
+    public bool UseSurfaces { get; init; }
+
+    /// <summary>
+    /// Adds each item's text vector (<see cref="SequentialText.ItemVectors"/>, e.g. MiniLM of its title) through a learned
+    /// projection to the item's vector, on the input and the scoring side, so that items with text but no training
+    /// event are scored. Needs <see cref="SequentialText"/> with item vectors at training. Default false.
+    /// </summary>
+    public bool UseTextVectors { get; init; }
+
+    /// <summary>
+    /// Makes each search (an event with a query and no item) a token of its own: its query's text vector through a
+    /// learned projection, plus its action-type, time-gap and surface rows. Needs <see cref="SequentialText.Encoder"/>.
+    /// Default false.
+    /// </summary>
+    public bool UseSearchQueries { get; init; }
+
+    /// <summary>
+    /// Learns the scenario context: an event viewed next to an anchor item (analogs, complements) or under a query
+    /// gets a context token just before it (the anchor's item vector, or the query's projected text vector, plus a
+    /// role row), and a request's <see cref="SequentialContext"/> goes last, so that the state is the user's state in
+    /// that scenario. Query contexts need <see cref="SequentialText.Encoder"/>; without one only anchors are learnt.
+    /// Default false.
+    /// </summary>
+    public bool UseContext { get; init; }
+
+    /// <summary>Whether the model reads token kinds beyond item events (search queries, context tokens).</summary>
+    internal bool UsesExtraTokens => UseSearchQueries || UseContext;
 
     /// <summary>Every feedback head in parameter order: "order" first when <see cref="OrderHeadWeight"/> &gt; 0, then
     /// <see cref="FeedbackHeads"/>.</summary>

@@ -125,10 +125,9 @@ internal sealed class SequentialTrainer
     private readonly SequentialModel _model;
     private readonly SequentialOptions _options;
     private readonly ParameterLayout _layout;
-    private readonly int[] _items;
+    private readonly TrainingSequences _sequences;
     private readonly int[] _offsets;
-    private readonly byte[] _types;
-    private readonly int[] _gaps;
+    private readonly float[] _queryVectors;
     private readonly int[] _feedbackCodes;
     private readonly float[] _feedbackWeights;
     private readonly int[] _itemCounts;
@@ -145,20 +144,22 @@ internal sealed class SequentialTrainer
     private readonly ParallelOptions _parallel;
     private int _step;
 
-    public SequentialTrainer(SequentialModel model, InteractionLog train, int[] itemCounts, CancellationToken cancellationToken)
+    public SequentialTrainer(SequentialModel model, InteractionLog train, int[] itemCounts, CancellationToken cancellationToken, float[]? queryVectors = null)
     {
         _model = model;
         _options = model.Options;
         _layout = model.Layout;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
-        (_items, _offsets, _types, _gaps) = BuildSequences(train, _options.MaxLength);
+        _queryVectors = queryVectors ?? [];
+        _sequences = BuildSequences(train, model, _queryVectors);
+        _offsets = _sequences.Offsets;
         _feedbackCodes = model.FeedbackCodes;
         _feedbackWeights = [.. _options.AllFeedbackHeads.Select(head => head.Weight)];
         _itemCounts = itemCounts;
         for (var h = 0; h < _feedbackCodes.Length; h++)
         {
             // Each feedback head starts at its base rate, so that its weights are not spent on it first.
-            model.ParameterArray[_layout.FeedbackBiases[h]] = BaseRateLogit(_types, _offsets, _feedbackCodes[h]);
+            model.ParameterArray[_layout.FeedbackBiases[h]] = BaseRateLogit(_sequences.TargetTypes, _feedbackCodes[h]);
         }
 
         // Uniform: every item seen in training once. Popularity: one entry per training event, so a draw has
@@ -353,18 +354,28 @@ internal sealed class SequentialTrainer
 
     private double TrainSequence(int sequence, int epoch, float dropout, float weight, Workspace w, ShardGradient gradient)
     {
-        var items = _items.AsSpan(_offsets[sequence], _offsets[sequence + 1] - _offsets[sequence]);
-        var rows = items.Length - 1;
-        items[..rows].CopyTo(w.Ids);
-        items[1..].CopyTo(w.Targets);
         var start = _offsets[sequence];
+        var rows = _offsets[sequence + 1] - start - 1;
+        var targets = start - sequence;
+        var q = _sequences;
+        var tokens = w.Tokens;
+        q.Ids.AsSpan(start, rows).CopyTo(tokens.Ids);
+        q.Types.AsSpan(start, rows).CopyTo(tokens.Types);
+        q.Gaps.AsSpan(start, rows).CopyTo(tokens.Gaps);
+        q.Surfaces.AsSpan(start, rows).CopyTo(tokens.Surfaces);
+        q.Roles.AsSpan(start, rows).CopyTo(tokens.Roles);
+        q.Targets.AsSpan(targets, rows).CopyTo(w.Targets);
+        var textDimension = _layout.TextDimension;
         for (var t = 0; t < rows; t++)
         {
-            w.Types[t] = ParameterLayout.TypeRow(_types[start + t]);
-            w.Gaps[t] = _gaps[start + t];
+            if (tokens.Ids[t] < 0)
+            {
+                _queryVectors.AsSpan(q.QueryKeys[start + t] * textDimension, textDimension).CopyTo(w.QueryVectors.AsSpan(t * textDimension, textDimension));
+            }
+
             for (var h = 0; h < _feedbackCodes.Length; h++)
             {
-                w.FeedbackLabels[h][t] = _types[start + t + 1] == _feedbackCodes[h] ? 1f : 0f;
+                w.FeedbackLabels[h][t] = q.TargetTypes[targets + t] == _feedbackCodes[h] ? 1f : 0f;
             }
         }
 
@@ -404,7 +415,10 @@ internal sealed class SequentialTrainer
         SequentialNetwork.Backward(_layout, parameters, w, rows, g);
         for (var t = 0; t < rows; t++)
         {
-            gradient.Touch(w.Ids[t]);
+            if (w.Ids[t] >= 0)
+            {
+                gradient.Touch(w.Ids[t]);
+            }
         }
 
         return loss;
@@ -414,23 +428,44 @@ internal sealed class SequentialTrainer
     // row also goes to its content rows; items with no training event have no id row (their gradient is dropped).
     private void ScatterContent(ShardGradient gradient)
     {
-        if (_model.Content is not { } content)
+        var content = _model.Content;
+        var text = _model.TextVectors;
+        if (content is null && text is null)
         {
             return;
         }
 
         var d = _layout.Width;
         var g = gradient.Values;
+        var t = _layout.TextDimension;
 
         void Visit(int i)
         {
             var row = g.AsSpan(_layout.ItemTable + (i * d), d);
-            var category = g.AsSpan(_layout.CategoryTable + (content.Category[i] * d), d);
-            var brand = g.AsSpan(_layout.BrandTable + (content.Brand[i] * d), d);
-            var price = g.AsSpan(_layout.PriceTable + (content.Price[i] * d), d);
-            TensorPrimitives.Add(category, row, category);
-            TensorPrimitives.Add(brand, row, brand);
-            TensorPrimitives.Add(price, row, price);
+            if (content is not null)
+            {
+                var category = g.AsSpan(_layout.CategoryTable + (content.Category[i] * d), d);
+                var brand = g.AsSpan(_layout.BrandTable + (content.Brand[i] * d), d);
+                var price = g.AsSpan(_layout.PriceTable + (content.Price[i] * d), d);
+                TensorPrimitives.Add(category, row, category);
+                TensorPrimitives.Add(brand, row, brand);
+                TensorPrimitives.Add(price, row, price);
+            }
+
+            if (text is not null)
+            {
+                // The row is id + … + text_i · W: dW[j, :] += text_ij · dRow.
+                var vector = text.AsSpan(i * t, t);
+                for (var j = 0; j < t; j++)
+                {
+                    if (vector[j] != 0)
+                    {
+                        var target = g.AsSpan(_layout.TextProjection + (j * d), d);
+                        TensorPrimitives.MultiplyAdd(row, vector[j], target, target);
+                    }
+                }
+            }
+
             if (_itemCounts[i] == 0)
             {
                 row.Clear();
@@ -538,62 +573,145 @@ internal sealed class SequentialTrainer
     }
 
     // Log-odds of "the target event has this type code" over the training positions, clamped to ±8.
-    private static float BaseRateLogit(byte[] types, int[] offsets, int code)
+    private static float BaseRateLogit(byte[] targetTypes, int code)
     {
         long positives = 0;
-        long positions = 0;
-        for (var q = 0; q + 1 < offsets.Length; q++)
+        foreach (var type in targetTypes)
         {
-            for (var k = offsets[q] + 1; k < offsets[q + 1]; k++)
-            {
-                positives += types[k] == code ? 1 : 0;
-                positions++;
-            }
+            positives += type == code ? 1 : 0;
         }
 
-        var rate = (positives + 0.5) / (positions + 1.0);
+        var rate = (positives + 0.5) / (targetTypes.Length + 1.0);
         return (float)Math.Clamp(Math.Log(rate / (1 - rate)), -8, 8);
     }
 
-    // One sequence per user with at least two items: her last MaxLength + 1 items (searches skipped), so each position
-    // predicts the next item; with each item event's type code and the bucket of its gap to the previous item event.
-    private static (int[] Items, int[] Offsets, byte[] Types, int[] Gaps) BuildSequences(InteractionLog train, int maxLength)
+    // One sequence per user whose tokens hold at least two items: her last MaxLength + 1 tokens up to her last item
+    // event (searches skipped unless they are tokens, see SequentialTokens), so each position predicts the next item
+    // event; with that event's type for the feedback heads.
+    private static TrainingSequences BuildSequences(InteractionLog train, SequentialModel model, float[] queryVectors)
     {
-        var items = new List<int>();
-        var offsets = new List<int> { 0 };
-        var types = new List<byte>();
-        var gaps = new List<int>();
-        var buffer = new List<int>();
+        var options = model.Options;
+        var textDimension = model.Layout.TextDimension;
+        var hasQuery = new bool[textDimension > 0 ? queryVectors.Length / textDimension : 0];
+        for (var k = 0; k < hasQuery.Length; k++)
+        {
+            hasQuery[k] = TensorPrimitives.SumOfSquares(queryVectors.AsSpan(k * textDimension, textDimension)) > 0;
+        }
+
+        Func<int, bool> queryVector = key => (uint)key < (uint)hasQuery.Length && hasQuery[key];
+        var q = new TrainingSequences();
+        var tokens = new SequentialTokens(options.MaxLength + 1);
         for (var u = 0; u < train.UserCount; u++)
         {
-            buffer.Clear();
-            var rows = train.RowsOf(u);
-            var (first, length) = rows.GetOffsetAndLength(train.Count);
-            for (var r = first; r < first + length; r++)
+            var (first, length) = train.RowsOf(u).GetOffsetAndLength(train.Count);
+            var end = length;
+            while (end > 0 && train.Item[first + end - 1] < 0)
             {
-                if (train.Item[r] >= 0)
-                {
-                    buffer.Add(r);
-                }
+                end--;
             }
 
-            if (buffer.Count < 2)
+            var source = new TokenSource
+            {
+                Items = train.Item.AsSpan(first, length),
+                Types = train.Type.AsSpan(first, length),
+                Timestamps = train.TimestampMs.AsSpan(first, length),
+                Surfaces = train.Surface.AsSpan(first, length),
+                QueryIds = train.Query.AsSpan(first, length),
+                ContextItems = train.ContextItem.AsSpan(first, length),
+                QueryVector = queryVector,
+                ItemCount = model.ItemCount,
+                Queries = options.UseSearchQueries,
+                Context = options.UseContext,
+            };
+            source.LayOut(end, options.MaxLength + 1, tokens);
+            var n = tokens.Count;
+            if (n < 2)
             {
                 continue;
             }
 
-            var take = Math.Min(buffer.Count, maxLength + 1);
-            for (var k = buffer.Count - take; k < buffer.Count; k++)
+            var nextTarget = -1;
+            var nextType = (byte)0;
+            var targets = new int[n - 1];
+            var types = new byte[n - 1];
+            for (var k = n - 1; k >= 1; k--)
             {
-                var r = buffer[k];
-                items.Add(train.Item[r]);
-                types.Add(train.Type[r]);
-                gaps.Add(ParameterLayout.GapBucket(k == 0 ? -1 : train.TimestampMs[r] - train.TimestampMs[buffer[k - 1]]));
+                if (tokens.Ids[k] >= 0 && tokens.Roles[k] == SequentialTokens.EventRole)
+                {
+                    nextTarget = tokens.Ids[k];
+                    nextType = train.Type[first + tokens.Rows[k]];
+                }
+
+                targets[k - 1] = nextTarget;
+                types[k - 1] = nextType;
             }
 
-            offsets.Add(items.Count);
+            q.Add(tokens, targets, types);
         }
 
-        return ([.. items], [.. offsets], [.. types], [.. gaps]);
+        return q.Build();
+    }
+}
+
+/// <summary>The training tokens of every sequence, concatenated; sequence s owns tokens [Offsets[s], Offsets[s + 1]) and
+/// the targets of its positions from Offsets[s] − s on (one fewer than tokens: the last token is only a target).</summary>
+internal sealed class TrainingSequences
+{
+    private readonly List<int> _ids = [];
+    private readonly List<int> _types = [];
+    private readonly List<int> _gaps = [];
+    private readonly List<int> _surfaces = [];
+    private readonly List<int> _roles = [];
+    private readonly List<int> _queryKeys = [];
+    private readonly List<int> _targets = [];
+    private readonly List<byte> _targetTypes = [];
+    private readonly List<int> _offsets = [0];
+
+    public int[] Ids { get; private set; } = [];
+
+    public int[] Types { get; private set; } = [];
+
+    public int[] Gaps { get; private set; } = [];
+
+    public int[] Surfaces { get; private set; } = [];
+
+    public int[] Roles { get; private set; } = [];
+
+    public int[] QueryKeys { get; private set; } = [];
+
+    /// <summary>Per position: the next item event's item.</summary>
+    public int[] Targets { get; private set; } = [];
+
+    /// <summary>Per position: the next item event's type code.</summary>
+    public byte[] TargetTypes { get; private set; } = [];
+
+    public int[] Offsets { get; private set; } = [];
+
+    public void Add(SequentialTokens tokens, int[] targets, byte[] targetTypes)
+    {
+        var n = tokens.Count;
+        _ids.AddRange(tokens.Ids.AsSpan(0, n));
+        _types.AddRange(tokens.Types.AsSpan(0, n));
+        _gaps.AddRange(tokens.Gaps.AsSpan(0, n));
+        _surfaces.AddRange(tokens.Surfaces.AsSpan(0, n));
+        _roles.AddRange(tokens.Roles.AsSpan(0, n));
+        _queryKeys.AddRange(tokens.QueryKeys.AsSpan(0, n));
+        _targets.AddRange(targets);
+        _targetTypes.AddRange(targetTypes);
+        _offsets.Add(_ids.Count);
+    }
+
+    public TrainingSequences Build()
+    {
+        Ids = [.. _ids];
+        Types = [.. _types];
+        Gaps = [.. _gaps];
+        Surfaces = [.. _surfaces];
+        Roles = [.. _roles];
+        QueryKeys = [.. _queryKeys];
+        Targets = [.. _targets];
+        TargetTypes = [.. _targetTypes];
+        Offsets = [.. _offsets];
+        return this;
     }
 }
