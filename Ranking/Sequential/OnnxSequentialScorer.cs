@@ -16,12 +16,20 @@ namespace Ranking.Sequential;
 /// for; when it cannot be created (this build ships the CPU ONNX Runtime, whose native library has no CUDA entry
 /// point; or the CUDA libraries or device are missing) one line goes to the log callback and the scorer runs on CPU.
 /// <see cref="ExecutionProvider"/> says which one serves.</para>
-/// <para>Histories are read like <see cref="SequentialModel.TryComputeState"/>: searches (negative items) skipped,
-/// the last MaxLength items kept, an item ≥ <see cref="ItemCount"/> rejected; a history with no item has no answer.</para>
+/// <para>Histories are read like <see cref="SequentialModel.TryComputeStateOf(in UserHistory, Span{float})"/>: searches (negative items) skipped,
+/// the last MaxLength items kept, an item ≥ <see cref="ItemCount"/> rejected; a history with no item has no answer.
+/// The graph gets one int64 [rows, MaxLength] tensor per input of <see cref="SequentialOnnxExporter"/>, right-aligned
+/// and left-padded: <see cref="SequentialOnnxExporter.ItemsInput"/> (item indices, padding −1); with action types
+/// <see cref="SequentialOnnxExporter.TypesInput"/> (each item event's type row from <see cref="UserHistory.Types"/>,
+/// row 0 when the history has no types; 0 on padding); with time gaps <see cref="SequentialOnnxExporter.GapsInput"/>
+/// (the bucket of the time since the previous item event, from <see cref="UserHistory.TimestampsMs"/>; for the oldest
+/// kept item, since the item event before it; 0 when there is none, and on padding). The methods taking item spans
+/// (<see cref="TryComputeState"/>, the span overloads of <see cref="ComputeStates(ReadOnlySpan{int}, ReadOnlySpan{int}, Span{float}, Span{bool})"/>
+/// and <see cref="ScoreBatch(ReadOnlySpan{int}, ReadOnlySpan{int}, Span{float}, Span{bool})"/>) have no types and no
+/// times, as <see cref="SequentialModel.TryComputeState"/>; those taking <see cref="UserHistory"/> read both.</para>
 /// </remarks>
 public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
 {
-    private static readonly string[] InputNames = [SequentialOnnxExporter.ItemsInput];
     private static readonly string[] StateOnly = [SequentialOnnxExporter.StateOutput];
     private static readonly string[] StateAndScores = [SequentialOnnxExporter.StateOutput, SequentialOnnxExporter.ScoresOutput];
 
@@ -32,9 +40,12 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly ConcurrentBag<Buffers> _buffers = [];
     private readonly int _maxBatch;
+    private readonly string[] _inputNames;
+    private readonly int _queryInput;
+    private readonly int _tokenInputs;
 
     /// <summary>Exports <paramref name="model"/> and opens its session.</summary>
-    /// <param name="model">A trained (or loaded) model; it is kept for <see cref="ScoreCandidates"/>.</param>
+    /// <param name="model">A trained (or loaded) model; it is kept for <see cref="ScoreCandidates(in UserHistory, ReadOnlySpan{int}, Span{float})"/>.</param>
     /// <param name="options">Null: CPU, default threads, batches of 32.</param>
     /// <param name="log">Receives the one line written when CUDA was asked for and could not be used; may be null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
@@ -47,6 +58,9 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
         _model = model;
         _maxBatch = options.MaxBatchSize;
         _untrained = SequentialOnnxExporter.UntrainedItems(model);
+        _inputNames = [.. SequentialOnnxExporter.InputNames(model)];
+        _queryInput = Array.IndexOf(_inputNames, SequentialOnnxExporter.QueryVectorsInput);
+        _tokenInputs = _queryInput < 0 ? _inputNames.Length : _inputNames.Length - 1;
         var graph = SequentialOnnxExporter.Build(model, _untrained);
         (_session, _sessionOptions, ExecutionProvider) = OpenSession(graph, options, log);
     }
@@ -77,7 +91,30 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
 
         Span<int> offsets = [0, items.Length];
         Span<bool> found = [false];
-        Run(items, offsets, state[..Width], default, found);
+        Run(new Source(items, offsets, null, null), state[..Width], default, found);
+        return found[0];
+    }
+
+    /// <summary>
+    /// The user state after a history, as <see cref="SequentialModel.TryComputeStateOf(in UserHistory, Span{float})"/>: also reads the event types
+    /// and times for a model with action types or time gaps.
+    /// </summary>
+    /// <returns>False when there is no item; <paramref name="state"/> is then untouched.</returns>
+    /// <exception cref="ArgumentException"><paramref name="state"/> is shorter than <see cref="Width"/>, or an item is ≥ <see cref="ItemCount"/>.</exception>
+    public bool TryComputeStateOf(in UserHistory history, Span<float> state) => TryComputeStateOf(history, SequentialContext.Home, state);
+
+    /// <summary>The user state after a history in a scenario, as <see cref="SequentialModel.TryComputeStateOf(in UserHistory, in SequentialContext, Span{float})"/>.</summary>
+    /// <returns>False when there is no token; <paramref name="state"/> is then untouched.</returns>
+    /// <exception cref="ArgumentException"><paramref name="state"/> is shorter than <see cref="Width"/>, or an item is ≥ <see cref="ItemCount"/>.</exception>
+    public bool TryComputeStateOf(in UserHistory history, in SequentialContext context, Span<float> state)
+    {
+        if (state.Length < Width)
+        {
+            throw new ArgumentException($"The state needs {Width} floats.", nameof(state));
+        }
+
+        Span<bool> found = [false];
+        Run(new Source(default, default, [history], [context]), state[..Width], default, found);
         return found[0];
     }
 
@@ -97,16 +134,34 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
             throw new ArgumentException($"The states need {count * Width} floats.", nameof(states));
         }
 
-        return Run(items, offsets, states, default, found);
+        return Run(new Source(items, offsets, null, null), states, default, found);
     }
 
     /// <summary>
-    /// All-item scores of a batch of histories (laid out as in <see cref="ComputeStates"/>): row h of
-    /// <paramref name="scores"/> holds <see cref="ItemCount"/> floats, −∞ for items never seen in training, written when
-    /// <c>found[h]</c> comes back true.
+    /// States of a batch of histories, each read as <see cref="TryComputeStateOf(in UserHistory, Span{float})"/> (types and times included). Row h
+    /// of <paramref name="states"/> (<see cref="Width"/> floats) is written when <c>found[h]</c> comes back true.
+    /// </summary>
+    /// <returns>How many histories got a state.</returns>
+    /// <exception cref="ArgumentException">Outputs too short, or an item ≥ <see cref="ItemCount"/>.</exception>
+    public int ComputeStates(IReadOnlyList<UserHistory> histories, Span<float> states, Span<bool> found, IReadOnlyList<SequentialContext>? contexts = null)
+    {
+        var count = CheckBatch(histories, found, contexts);
+        if (states.Length < count * Width)
+        {
+            throw new ArgumentException($"The states need {count * Width} floats.", nameof(states));
+        }
+
+        return Run(new Source(default, default, histories, contexts), states, default, found);
+    }
+
+    /// <summary>
+    /// All-item scores of a batch of histories (laid out as in
+    /// <see cref="ComputeStates(ReadOnlySpan{int}, ReadOnlySpan{int}, Span{float}, Span{bool})"/>, no types and no
+    /// times): row h of <paramref name="scores"/> holds <see cref="ItemCount"/> floats, −∞ for items the model never
+    /// recommends, written when <c>found[h]</c> comes back true.
     /// </summary>
     /// <returns>How many histories were scored.</returns>
-    /// <exception cref="ArgumentException">As <see cref="ComputeStates"/>.</exception>
+    /// <exception cref="ArgumentException">As <see cref="ComputeStates(ReadOnlySpan{int}, ReadOnlySpan{int}, Span{float}, Span{bool})"/>.</exception>
     public int ScoreBatch(ReadOnlySpan<int> items, ReadOnlySpan<int> offsets, Span<float> scores, Span<bool> found)
     {
         var count = CheckBatch(items, offsets, found);
@@ -116,36 +171,81 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
         }
 
         var states = new float[count * Width];
-        return Run(items, offsets, states, scores, found);
+        return Run(new Source(items, offsets, null, null), states, scores, found);
+    }
+
+    /// <summary>
+    /// All-item scores of a batch of histories, each read as <see cref="TryComputeStateOf(in UserHistory, Span{float})"/> (types and times
+    /// included): row h of <paramref name="scores"/> holds <see cref="ItemCount"/> floats, written when <c>found[h]</c>
+    /// comes back true.
+    /// </summary>
+    /// <returns>How many histories were scored.</returns>
+    /// <exception cref="ArgumentException">As <see cref="ComputeStates(IReadOnlyList{UserHistory}, Span{float}, Span{bool}, IReadOnlyList{SequentialContext})"/>.</exception>
+    public int ScoreBatch(IReadOnlyList<UserHistory> histories, Span<float> scores, Span<bool> found, IReadOnlyList<SequentialContext>? contexts = null)
+    {
+        var count = CheckBatch(histories, found, contexts);
+        if (scores.Length < (long)count * ItemCount)
+        {
+            throw new ArgumentException($"The scores need {(long)count * ItemCount} floats.", nameof(scores));
+        }
+
+        var states = new float[count * Width];
+        return Run(new Source(default, default, histories, contexts), states, scores, found);
     }
 
     /// <inheritdoc/>
-    /// <remarks>The user index is not used: any history with an item is scored. Items never seen in training score −∞.</remarks>
+    /// <remarks>The user index is not used: any history with an item is scored; its types and times are read as in
+    /// <see cref="TryComputeStateOf(in UserHistory, Span{float})"/>. Items the model never recommends score −∞.</remarks>
     /// <exception cref="ArgumentException"><paramref name="scores"/> is not <see cref="ItemCount"/> long, or an item is ≥ <see cref="ItemCount"/>.</exception>
-    public bool Score(in UserHistory user, Span<float> scores)
+    public bool Score(in UserHistory user, Span<float> scores) => Score(user, SequentialContext.Home, scores);
+
+    /// <summary>All-item scores of a history in a scenario, as <see cref="SequentialModel.Score(in UserHistory, in SequentialContext, Span{float})"/>.</summary>
+    /// <returns>False when the history has no token.</returns>
+    /// <exception cref="ArgumentException"><paramref name="scores"/> is not <see cref="ItemCount"/> long, or an item is ≥ <see cref="ItemCount"/>.</exception>
+    public bool Score(in UserHistory user, in SequentialContext context, Span<float> scores)
     {
         if (scores.Length != ItemCount)
         {
             throw new ArgumentException($"Expected {ItemCount} scores, got {scores.Length}.", nameof(scores));
         }
 
-        var items = user.Items.Span;
-        Span<int> offsets = [0, items.Length];
         Span<bool> found = [false];
         Span<float> state = Width <= 256 ? stackalloc float[Width] : new float[Width];
-        Run(items, offsets, state, scores, found);
+        Run(new Source(default, default, [user], [context]), state, scores, found);
         return found[0];
+    }
+
+    /// <summary>The <paramref name="k"/> best items for a history in a scenario, best first, without
+    /// <paramref name="exclude"/> and items the model never recommends; empty when the history has no token.</summary>
+    public IReadOnlyList<ScoredItem> TopK(in UserHistory user, in SequentialContext context, int k, ReadOnlySpan<int> exclude = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        var scores = new float[ItemCount];
+        if (k == 0 || !Score(user, context, scores))
+        {
+            return [];
+        }
+
+        TopKSelector.Exclude(scores, exclude);
+        return TopKSelector.Select(scores, k);
     }
 
     /// <summary>
     /// Scores only <paramref name="candidates"/>: the state once through ONNX Runtime, then one dot product per
-    /// candidate. Equal to <see cref="Score"/> at those indices (to float rounding); −∞ for items never seen in
-    /// training. Repeated candidates are scored each time; an empty list only checks the history.
+    /// candidate. Equal to <see cref="Score(in UserHistory, Span{float})"/> at those indices (to float rounding); −∞ for items the model never
+    /// recommends. Repeated candidates are scored each time; an empty list only checks the history.
     /// </summary>
     /// <returns>False when the history has no item (then <paramref name="scores"/> is untouched).</returns>
     /// <exception cref="ArgumentException"><paramref name="scores"/> is shorter than <paramref name="candidates"/>, or an
     /// item or candidate is outside [0, <see cref="ItemCount"/>).</exception>
-    public bool ScoreCandidates(in UserHistory user, ReadOnlySpan<int> candidates, Span<float> scores)
+    public bool ScoreCandidates(in UserHistory user, ReadOnlySpan<int> candidates, Span<float> scores) =>
+        ScoreCandidates(user, SequentialContext.Home, candidates, scores);
+
+    /// <summary>Scores of the candidates in a scenario: the state once through ONNX Runtime (with the context's token
+    /// last), then one dot product each.</summary>
+    /// <returns>False when the history has no token.</returns>
+    /// <exception cref="ArgumentException">As <see cref="ScoreCandidates(in UserHistory, ReadOnlySpan{int}, Span{float})"/>.</exception>
+    public bool ScoreCandidates(in UserHistory user, in SequentialContext context, ReadOnlySpan<int> candidates, Span<float> scores)
     {
         if (scores.Length < candidates.Length)
         {
@@ -162,7 +262,7 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
 
         var d = Width;
         Span<float> state = d <= 256 ? stackalloc float[d] : new float[d];
-        if (!TryComputeState(user.Items.Span, state))
+        if (!TryComputeStateOf(user, context, state))
         {
             return false;
         }
@@ -228,6 +328,22 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
         return session;
     }
 
+    private static int CheckBatch(IReadOnlyList<UserHistory> histories, Span<bool> found, IReadOnlyList<SequentialContext>? contexts)
+    {
+        ArgumentNullException.ThrowIfNull(histories);
+        if (contexts is not null && contexts.Count != histories.Count)
+        {
+            throw new ArgumentException("One context per history is needed.", nameof(contexts));
+        }
+
+        if (found.Length < histories.Count)
+        {
+            throw new ArgumentException($"Found needs {histories.Count} entries.", nameof(found));
+        }
+
+        return histories.Count;
+    }
+
     private static int CheckBatch(ReadOnlySpan<int> items, ReadOnlySpan<int> offsets, Span<bool> found)
     {
         if (offsets.IsEmpty)
@@ -253,17 +369,16 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
     }
 
     /// <summary>Fills pooled rows with the histories, runs them in batches and copies states (and scores) out.</summary>
-    private int Run(ReadOnlySpan<int> items, ReadOnlySpan<int> offsets, Span<float> states, Span<float> scores, Span<bool> found)
+    private int Run(in Source source, Span<float> states, Span<float> scores, Span<bool> found)
     {
-        var length = _model.Options.MaxLength;
-        var buffers = _buffers.TryTake(out var pooled) ? pooled : new Buffers(_maxBatch, length, Width);
+        var buffers = _buffers.TryTake(out var pooled) ? pooled : new Buffers(_maxBatch, _model.Options.MaxLength, Width, _inputNames.Length, _tokenInputs, _model.Layout.TextDimension);
         try
         {
             var answered = 0;
             var rows = 0;
-            for (var h = 0; h + 1 < offsets.Length; h++)
+            for (var h = 0; h < source.Count; h++)
             {
-                found[h] = Fill(items[offsets[h]..offsets[h + 1]], buffers.Ids.AsSpan(rows * length, length));
+                found[h] = Fill(source, h, buffers, rows);
                 if (!found[h])
                 {
                     continue;
@@ -291,28 +406,63 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
         }
     }
 
-    /// <summary>Lays out one history right-aligned and left-padded; false when it has no item.</summary>
-    private bool Fill(ReadOnlySpan<int> history, Span<long> row)
+    /// <summary>Lays out history h of the source in row <paramref name="row"/> of every input, right-aligned and
+    /// left-padded (the tokens of <c>SequentialModel.LayOut</c>); false when it has no token.</summary>
+    private bool Fill(in Source source, int h, Buffers buffers, int row)
     {
-        var slot = row.Length;
-        for (var r = history.Length - 1; r >= 0 && slot > 0; r--)
+        var length = _model.Options.MaxLength;
+        var laid = buffers.Laid;
+        int count;
+        if (source.Histories is { } histories)
         {
-            var item = history[r];
-            if (item < 0)
-            {
-                continue;
-            }
-
-            if (item >= ItemCount)
-            {
-                throw new ArgumentException($"Item {item} is outside the model's {ItemCount} items.", "items");
-            }
-
-            row[--slot] = item;
+            var context = source.Contexts is { } contexts ? contexts[h] : SequentialContext.Home;
+            count = _model.LayOut(histories[h], context, laid, buffers.QueryScratch);
+        }
+        else
+        {
+            var range = source.Offsets[h]..source.Offsets[h + 1];
+            count = _model.LayOut(source.Items[range], default, default, laid, buffers.QueryScratch);
         }
 
-        row[..slot].Fill(SequentialOnnxExporter.PaddingId);
-        return slot < row.Length;
+        if (count == 0)
+        {
+            return false;
+        }
+
+        var padding = length - count;
+        for (var k = 0; k < _tokenInputs; k++)
+        {
+            var column = _inputNames[k] switch
+            {
+                SequentialOnnxExporter.ItemsInput => laid.Ids,
+                SequentialOnnxExporter.TypesInput => laid.Types,
+                SequentialOnnxExporter.GapsInput => laid.Gaps,
+                SequentialOnnxExporter.SurfacesInput => laid.Surfaces,
+                _ => laid.Roles,
+            };
+            var target = buffers.Tokens[k].AsSpan(row * length, length);
+            target[..padding].Fill(k == 0 ? SequentialOnnxExporter.PaddingId : 0);
+            for (var t = 0; t < count; t++)
+            {
+                target[padding + t] = column[t];
+            }
+        }
+
+        if (_queryInput >= 0)
+        {
+            var dimension = _model.Layout.TextDimension;
+            var target = buffers.QueryVectors.AsSpan(row * length * dimension, length * dimension);
+            target.Clear();
+            for (var t = 0; t < count; t++)
+            {
+                if (laid.Ids[t] < 0)
+                {
+                    buffers.QueryScratch.AsSpan(t * dimension, dimension).CopyTo(target.Slice((padding + t) * dimension, dimension));
+                }
+            }
+        }
+
+        return true;
     }
 
     private void Flush(Buffers buffers, int rows, Span<float> states, Span<float> scores)
@@ -326,27 +476,42 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
         }
 
         var length = _model.Options.MaxLength;
-        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.Ids.AsMemory(0, rows * length), [rows, length]);
         using var state = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.States.AsMemory(0, rows * d), [rows, d]);
-        buffers.Inputs[0] = input;
         try
         {
+            for (var k = 0; k < _tokenInputs; k++)
+            {
+                buffers.Inputs[k] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.Tokens[k].AsMemory(0, rows * length), [rows, length]);
+            }
+
+            if (_queryInput >= 0)
+            {
+                var dimension = _model.Layout.TextDimension;
+                buffers.Inputs[_queryInput] = OrtValue.CreateTensorValueFromMemory(
+                    OrtMemoryInfo.DefaultInstance, buffers.QueryVectors.AsMemory(0, rows * length * dimension), [rows, length, dimension]);
+            }
+
             if (withScores)
             {
                 using var all = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.Scores!.AsMemory(0, rows * n), [rows, n]);
                 buffers.Both[0] = state;
                 buffers.Both[1] = all;
-                _session.Run(_runOptions, InputNames, buffers.Inputs, StateAndScores, buffers.Both);
+                _session.Run(_runOptions, _inputNames, buffers.Inputs, StateAndScores, buffers.Both);
             }
             else
             {
                 buffers.StateOnly[0] = state;
-                _session.Run(_runOptions, InputNames, buffers.Inputs, StateOnly, buffers.StateOnly);
+                _session.Run(_runOptions, _inputNames, buffers.Inputs, StateOnly, buffers.StateOnly);
             }
         }
         finally
         {
             // The pooled arrays must not keep disposed values alive.
+            foreach (var input in buffers.Inputs)
+            {
+                input?.Dispose();
+            }
+
             Array.Clear(buffers.Inputs);
             Array.Clear(buffers.StateOnly);
             Array.Clear(buffers.Both);
@@ -363,10 +528,19 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
         }
     }
 
-    /// <summary>One caller's rows: ids in, states and scores out, and which request each row answers.</summary>
-    private sealed class Buffers(int rows, int length, int width)
+    /// <summary>One caller's rows: token inputs in (with the laid-out tokens of one history), states and scores out,
+    /// and which request each row answers.</summary>
+    private sealed class Buffers(int rows, int length, int width, int inputs, int tokenInputs, int textDimension)
     {
-        public long[] Ids { get; } = new long[rows * length];
+        /// <summary>One int64 [rows, length] array per token input, in the order of the exporter's input names.</summary>
+        public long[][] Tokens { get; } = [.. Enumerable.Range(0, tokenInputs).Select(_ => new long[rows * length])];
+
+        /// <summary>The query-vector input [rows, length, textDimension]; empty without one.</summary>
+        public float[] QueryVectors { get; } = new float[tokenInputs < inputs ? rows * length * textDimension : 0];
+
+        public SequentialTokens Laid { get; } = new(length + 1);
+
+        public float[] QueryScratch { get; } = new float[length * textDimension];
 
         public float[] States { get; } = new float[rows * width];
 
@@ -374,10 +548,25 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
 
         public int[] Requests { get; } = new int[rows];
 
-        public OrtValue[] Inputs { get; } = new OrtValue[1];
+        public OrtValue[] Inputs { get; } = new OrtValue[inputs];
 
         public OrtValue[] StateOnly { get; } = new OrtValue[1];
 
         public OrtValue[] Both { get; } = new OrtValue[2];
+    }
+
+    /// <summary>The histories of one call: either item spans cut by offsets (no types, times or context), or a list of
+    /// <see cref="UserHistory"/> with an optional context each.</summary>
+    private readonly ref struct Source(ReadOnlySpan<int> items, ReadOnlySpan<int> offsets, IReadOnlyList<UserHistory>? histories, IReadOnlyList<SequentialContext>? contexts)
+    {
+        public ReadOnlySpan<int> Items { get; } = items;
+
+        public ReadOnlySpan<int> Offsets { get; } = offsets;
+
+        public IReadOnlyList<UserHistory>? Histories { get; } = histories;
+
+        public IReadOnlyList<SequentialContext>? Contexts { get; } = contexts;
+
+        public int Count => Histories?.Count ?? Math.Max(Offsets.Length - 1, 0);
     }
 }

@@ -413,6 +413,10 @@ public sealed class SequentialModel : ICandidateGenerator
         return LayOut(source, context, history.QueryTexts, tokens, queryVectors);
     }
 
+    /// <summary>Lays out a history given as item spans (no surfaces, queries or anchors; home context).</summary>
+    internal int LayOut(ReadOnlySpan<int> items, ReadOnlySpan<byte> types, ReadOnlySpan<long> timestamps, SequentialTokens tokens, Span<float> queryVectors) =>
+        LayOut(Source(items, types, timestamps), SequentialContext.Home, null, tokens, queryVectors);
+
     private int LayOut(TokenSource source, in SequentialContext context, IReadOnlyList<string>? queryTexts, SequentialTokens tokens, Span<float> queryVectors)
     {
         if ((!source.Types.IsEmpty && source.Types.Length != source.Items.Length)

@@ -5,14 +5,36 @@ namespace Ranking.Sequential;
 /// that ONNX Runtime can serve it on CPU or GPU.
 /// </summary>
 /// <remarks>
-/// <para>Input <see cref="ItemsInput"/>: int64 [batch, <see cref="SequentialOptions.MaxLength"/>], the newest item in
-/// the last column and the history left-padded with <see cref="PaddingId"/> (any negative value is padding). This is
-/// how <see cref="SequentialModel.TryComputeState"/> reads a history: searches dropped, the last MaxLength items kept,
-/// the newest on the last learned position. Padded keys are masked out of attention, so a padded row gives the state
-/// the C# forward pass gives for the unpadded items. A row of padding only gives a meaningless (finite) state.</para>
+/// <para>Inputs, all int64 [batch, <see cref="SequentialOptions.MaxLength"/>], one column per token, the newest token
+/// in the last column and the history left-padded (<see cref="InputNames"/> lists those a model needs, in order):</para>
+/// <list type="bullet">
+/// <item><see cref="ItemsInput"/>: the item index (≥ 0) of each token; <see cref="PaddingId"/> (−1, or any negative
+/// value other than −2) pads; <see cref="NoItemId"/> (−2) is a real token without an item. A token's input vector is
+/// √Width · its row of the item table (zero for a <see cref="NoItemId"/> token) + its learned position + its rows of
+/// the tables below. Padded keys are masked out of attention; <see cref="NoItemId"/> tokens are attended.</item>
+/// <item><see cref="TypesInput"/> (only with <see cref="SequentialOptions.UseActionTypes"/>): the action-type row of
+/// each token's event (the event-type code + 1, 0 for unknown; 0 on padding), added unscaled.</item>
+/// <item><see cref="GapsInput"/> (only with <see cref="SequentialOptions.UseTimeGaps"/>): the time-gap bucket of each
+/// token (of the time since the previous item event; 0 for none and on padding), added unscaled.</item>
+/// <item><see cref="SurfacesInput"/> (only with <see cref="SequentialOptions.UseSurfaces"/>): the surface row of each
+/// token, added unscaled.</item>
+/// <item><see cref="RolesInput"/> (only with <see cref="SequentialOptions.UseContext"/>): each token's role (0 an event,
+/// 1 an anchor-item context, 2 a query context), added unscaled.</item>
+/// <item><see cref="QueryVectorsInput"/> (float [batch, MaxLength, TextDimension], only for models with query tokens:
+/// <see cref="SequentialOptions.UseSearchQueries"/>, or <see cref="SequentialOptions.UseContext"/> trained with a query
+/// encoder): the text vector of each token without an item (zero for the others), projected by the learned query
+/// projection and scaled by √Width.</item>
+/// </list>
+/// <para>The tokens are those the C# pass reads (<c>SequentialModel.LayOut</c>: item events, search queries and context
+/// tokens as the options say, the last MaxLength kept, the request's context last, the newest on the last learned
+/// position), so a padded row gives the state of the C# forward pass. A row of padding only gives a meaningless (finite) state.</para>
+/// <para>With <see cref="SequentialOptions.UseContentFeatures"/> the item table is the model's effective one
+/// (<see cref="SequentialModel.ItemEmbeddings"/>: id row, left out for items without a training event, plus category,
+/// brand and price rows), for the input lookup and for the scores alike.</para>
 /// <para>Outputs <see cref="StateOutput"/>: float [batch, Width], the final-norm output at the last position; and
-/// <see cref="ScoresOutput"/>: float [batch, ItemCount], state · item table, −∞ for items without a training event
-/// (as <see cref="SequentialModel.Score(in Candidates.UserHistory, Span{float})"/>). Dropout is left out (inference).</para>
+/// <see cref="ScoresOutput"/>: float [batch, ItemCount], state · item table, −∞ for the items
+/// <see cref="SequentialModel.Score(in Candidates.UserHistory, Span{float})"/> never recommends (no training event, and
+/// with content features or text vectors not described by the catalogue either). Dropout is left out (inference).</para>
 /// <para>Feedback heads (<see cref="SequentialOptions.OrderHeadWeight"/>, <see cref="SequentialOptions.FeedbackHeads"/>)
 /// change neither the state nor the scores, so a model with them exports the same scoring graph and the heads are
 /// left out; serve them with <see cref="SequentialModel.PredictFeedback"/>.</para>
@@ -21,6 +43,21 @@ public static class SequentialOnnxExporter
 {
     /// <summary>Name of the input tensor of item ids.</summary>
     public const string ItemsInput = "items";
+
+    /// <summary>Name of the input tensor of action-type rows (models with <see cref="SequentialOptions.UseActionTypes"/>).</summary>
+    public const string TypesInput = "types";
+
+    /// <summary>Name of the input tensor of time-gap buckets (models with <see cref="SequentialOptions.UseTimeGaps"/>).</summary>
+    public const string GapsInput = "gaps";
+
+    /// <summary>Name of the input tensor of surface rows (models with <see cref="SequentialOptions.UseSurfaces"/>).</summary>
+    public const string SurfacesInput = "surfaces";
+
+    /// <summary>Name of the input tensor of token roles (models with <see cref="SequentialOptions.UseContext"/>).</summary>
+    public const string RolesInput = "roles";
+
+    /// <summary>Name of the float [batch, MaxLength, TextDimension] input of query text vectors (models with query tokens).</summary>
+    public const string QueryVectorsInput = "query_vectors";
 
     /// <summary>Name of the user-state output.</summary>
     public const string StateOutput = "state";
@@ -31,6 +68,9 @@ public static class SequentialOnnxExporter
     /// <summary>The id that pads a short history on the left.</summary>
     public const long PaddingId = -1;
 
+    /// <summary>The id of a token without an item: attended, its item-embedding part zero.</summary>
+    public const long NoItemId = -2;
+
     private const float Masked = -1e9f;
 
     /// <summary>Writes the ONNX model of <paramref name="model"/> to <paramref name="output"/>.</summary>
@@ -39,29 +79,53 @@ public static class SequentialOnnxExporter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(output);
-        _ = model.Options.UseActionTypes || model.Options.UseTimeGaps || model.Options.UseContentFeatures
-            ? throw new NotSupportedException("The ONNX graph has no action-type, time-gap or content inputs.")
-            : 0;
         output.Write(Build(model, UntrainedItems(model)));
     }
 
+    /// <summary>The graph's input names in order: <see cref="ItemsInput"/>, then one per token table of the model.</summary>
+    internal static IReadOnlyList<string> InputNames(SequentialModel model) =>
+        [ItemsInput, .. TokenTables(model.Layout).Select(table => table.Input), .. model.Layout.QueryProjection >= 0 ? [QueryVectorsInput] : Array.Empty<string>()];
+
     /// <summary>
-    /// Items that never occurred in training, which the model scores −∞. Read through the public scoring path: with
-    /// any history, exactly those items come back −∞ (every other score is a finite dot product).
+    /// The additive per-token embedding tables of a layout, each fed by its own int64 input of row indices: its rows
+    /// are gathered and added, unscaled, to the token vectors (as <c>SequentialNetwork.Forward</c> adds them).
+    /// </summary>
+    internal static IReadOnlyList<TokenTable> TokenTables(ParameterLayout layout)
+    {
+        var tables = new List<TokenTable>();
+        if (layout.TypeTable >= 0)
+        {
+            tables.Add(new TokenTable(TypesInput, layout.TypeTable, SequentialOptions.ActionTypeRows));
+        }
+
+        if (layout.GapTable >= 0)
+        {
+            tables.Add(new TokenTable(GapsInput, layout.GapTable, SequentialOptions.TimeGapBuckets));
+        }
+
+        if (layout.SurfaceTable >= 0)
+        {
+            tables.Add(new TokenTable(SurfacesInput, layout.SurfaceTable, SequentialOptions.SurfaceRows));
+        }
+
+        if (layout.RoleTable >= 0)
+        {
+            tables.Add(new TokenTable(RolesInput, layout.RoleTable, SequentialOptions.RoleRows));
+        }
+
+        return tables;
+    }
+
+    /// <summary>
+    /// Items the model never recommends (<see cref="SequentialModel.IsScored"/> false), which score −∞: those without a
+    /// training event, unless content features are on and the catalogue describes them.
     /// </summary>
     internal static bool[] UntrainedItems(SequentialModel model)
     {
         var untrained = new bool[model.ItemCount];
-        if (model.ItemCount == 0)
+        for (var i = 0; i < untrained.Length; i++)
         {
-            return untrained;
-        }
-
-        var scores = new float[model.ItemCount];
-        model.Score(new Candidates.UserHistory(-1, new[] { 0 }, new float[1], new long[1]), scores);
-        for (var i = 0; i < scores.Length; i++)
-        {
-            untrained[i] = float.IsNegativeInfinity(scores[i]);
+            untrained[i] = !model.IsScored(i);
         }
 
         return untrained;
@@ -70,7 +134,8 @@ public static class SequentialOnnxExporter
     internal static byte[] Build(SequentialModel model, ReadOnlySpan<bool> untrained)
     {
         var layout = model.Layout;
-        var p = model.ParameterArray;
+        // The effective weights: with content features the item table holds each item's full vector.
+        var p = model.EffectiveParameters;
         var d = layout.Width;
         var f = layout.FeedForward;
         var length = layout.MaxLength;
@@ -81,14 +146,32 @@ public static class SequentialOnnxExporter
         var table = g.Constant("item_table", p.AsSpan(layout.ItemTable, layout.Items * d), [layout.Items, d]);
         var positions = g.Constant("positions", p.AsSpan(layout.Positions, length * d), [length, d]);
         var zeroId = g.Constant<long>("zero_id", [0], []);
+        var noItemId = g.Constant<long>("no_item_id", [NoItemId], []);
         var zero = g.Scalar("zero", 0f);
         var masked = g.Scalar("masked", Masked);
 
-        // Padding (negative ids) looks up row 0 and is masked out of every real position's attention.
-        var valid = g.Node("GreaterOrEqual", [ItemsInput, zeroId]);
-        var ids = g.Node("Where", [valid, ItemsInput, zeroId]);
+        // Padding looks up row 0 and is masked out of every real position's attention; a no-item token (-2) is attended
+        // but its item part is scaled by 0 instead of √d.
+        var hasItem = g.Node("GreaterOrEqual", [ItemsInput, zeroId]);
+        var valid = g.Node("Or", [hasItem, g.Node("Equal", [ItemsInput, noItemId])]);
+        var ids = g.Node("Where", [hasItem, ItemsInput, zeroId]);
         var embedded = g.Node("Gather", [table, ids], Graph.IntAttribute("axis", 0));
-        var x = g.Node("Add", [g.Node("Mul", [embedded, g.Scalar("embedding_scale", MathF.Sqrt(d))]), positions]);
+        var itemScale = g.Node("Unsqueeze", [g.Node("Where", [hasItem, g.Scalar("embedding_scale", MathF.Sqrt(d)), zero]), g.Constant<long>("axes_2", [2], [1])]);
+        var x = g.Node("Add", [g.Node("Mul", [embedded, itemScale]), positions]);
+        foreach (var tokenTable in TokenTables(layout))
+        {
+            var rows = g.Constant($"{tokenTable.Input}_table", p.AsSpan(tokenTable.Offset, tokenTable.Rows * d), [tokenTable.Rows, d]);
+            x = g.Node("Add", [x, g.Node("Gather", [rows, tokenTable.Input], Graph.IntAttribute("axis", 0))]);
+        }
+
+        if (layout.QueryProjection >= 0)
+        {
+            // A token without an item reads √d · (its query's text vector · projection); item tokens carry zero vectors.
+            var t = layout.TextDimension;
+            var projection = g.Constant("query_projection", p.AsSpan(layout.QueryProjection, t * d), [t, d]);
+            var projected = g.Node("MatMul", [QueryVectorsInput, projection]);
+            x = g.Node("Add", [x, g.Node("Mul", [projected, g.Scalar("query_scale", MathF.Sqrt(d))])]);
+        }
 
         var causal = new float[length * length];
         for (var i = 0; i < length; i++)
@@ -157,7 +240,9 @@ public static class SequentialOnnxExporter
 
         g.Node("Gemm", [StateOutput, table, g.Constant("untrained_bias", bias, [layout.Items])], ScoresOutput, Graph.IntAttribute("transB", 1));
         return g.ToModel(
-            SequentialOnnxProtobuf.ValueInfo(ItemsInput, SequentialOnnxProtobuf.ElementType<long>(), [null, length], "batch"),
+            [.. InputNames(model).Select(name => name == QueryVectorsInput
+                ? SequentialOnnxProtobuf.ValueInfo(name, SequentialOnnxProtobuf.ElementType<float>(), [null, length, layout.TextDimension], "batch")
+                : SequentialOnnxProtobuf.ValueInfo(name, SequentialOnnxProtobuf.ElementType<long>(), [null, length], "batch"))],
             [
                 SequentialOnnxProtobuf.ValueInfo(StateOutput, SequentialOnnxProtobuf.ElementType<float>(), [null, d], "batch"),
                 SequentialOnnxProtobuf.ValueInfo(ScoresOutput, SequentialOnnxProtobuf.ElementType<float>(), [null, layout.Items], "batch"),
@@ -233,9 +318,14 @@ public static class SequentialOnnxExporter
                 IntAttribute("axis", -1),
                 new SequentialOnnxProtobuf().String(1, "epsilon").Float(2, TransformerLayers.NormEpsilon).Int(20, 1));
 
-        public byte[] ToModel(SequentialOnnxProtobuf input, SequentialOnnxProtobuf[] outputs)
+        public byte[] ToModel(SequentialOnnxProtobuf[] inputs, SequentialOnnxProtobuf[] outputs)
         {
-            _graph.String(2, "sequential").Message(11, input);
+            _graph.String(2, "sequential");
+            foreach (var input in inputs)
+            {
+                _graph.Message(11, input);
+            }
+
             foreach (var output in outputs)
             {
                 _graph.Message(12, output);
@@ -251,3 +341,7 @@ public static class SequentialOnnxExporter
         }
     }
 }
+
+/// <summary>An additive per-token embedding table of the ONNX graph: its input's name, its offset in the parameter
+/// array and its number of rows (each <c>Width</c> floats).</summary>
+internal readonly record struct TokenTable(string Input, int Offset, int Rows);

@@ -88,7 +88,12 @@ public sealed class SequentialContentTests
         var content = SequentialModel.Train(log, Small with { UseContentFeatures = true });
         Assert.True(content.Score(history, scores));
         Assert.True(float.IsFinite(scores[cold]));
-        Assert.Throws<NotSupportedException>(() => SequentialOnnxExporter.Export(content, new MemoryStream()));
+
+        // The ONNX graph scores the cold item from its content too.
+        using var scorer = new OnnxSequentialScorer(content);
+        var served = new float[log.ItemCount];
+        Assert.True(scorer.Score(history, served));
+        Assert.Equal(scores[cold], served[cold], 1e-4f);
     }
 
     [Fact]
@@ -118,8 +123,14 @@ public sealed class SequentialContentTests
             }
         }
 
-        // Artifacts with the new inputs still can't be exported to ONNX.
-        Assert.Throws<NotSupportedException>(() => SequentialOnnxExporter.Export(loaded, new MemoryStream()));
+        // Artifacts with the new inputs export to ONNX, and the graph reads the types and times as the C# model does.
+        using var scorer = new OnnxSequentialScorer(loaded);
+        var history0 = UserHistory.Of(log, 0);
+        var expectedScores = new float[loaded.ItemCount];
+        var servedScores = new float[loaded.ItemCount];
+        Assert.True(loaded.Score(history0, expectedScores));
+        Assert.True(scorer.Score(history0, servedScores));
+        Assert.All(expectedScores.Zip(servedScores), pair => Assert.Equal(pair.First, pair.Second, 1e-4f));
     }
 
     [Fact]
