@@ -68,7 +68,9 @@ public sealed class ServingOptions
     /// <summary>Build text embeddings (MiniLM) for content similarity and vector search; costs tens of seconds on the demo.</summary>
     public bool Content { get; set; }
 
-    /// <summary>Train the transformer as a candidate source (minutes on the demo at 2 cores).</summary>
+    /// <summary>Train the transformer as a candidate source (minutes on the demo at 2 cores), with action types, time gaps,
+    /// surfaces, search-query tokens and scenario context (MiniLM encodes the queries); analogs, complements and search
+    /// then ask it with their anchor or query as the context.</summary>
     public bool Transformer { get; set; }
 
     /// <summary>Epochs of the transformer when it is trained.</summary>

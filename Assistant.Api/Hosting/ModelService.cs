@@ -221,7 +221,8 @@ public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommender
             Report("Reading events and catalog from the store");
             var log = await InteractionLog.BuildAsync(_store, _store, _eventTypes, cancellationToken).ConfigureAwait(false);
             var options = TrainingOptions(quick);
-            using var encoder = options.Content ? new MiniLmTextEncoder() : null;
+            // MiniLM for content similarity, and for the transformer's search tokens and query contexts.
+            using var encoder = options.Content || options.Transformer is not null ? new MiniLmTextEncoder() : null;
             var result = await Task.Run(
                 () => ServingTrainer.Train(log, options, encoder, new SyncProgress(Report), cancellationToken), cancellationToken).ConfigureAwait(false);
             var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -274,7 +275,11 @@ public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommender
             FusionSliceDays = _options.FusionSliceDays,
             Content = _options.Content,
             Transformer = _options.Transformer
-                ? new SequentialOptions { Epochs = _options.TransformerEpochs, Width = 64, MaxLength = 50, Patience = 3 }
+                ? new SequentialOptions
+                {
+                    Epochs = _options.TransformerEpochs, Width = 64, MaxLength = 50, Patience = 3,
+                    UseActionTypes = true, UseTimeGaps = true, UseSurfaces = true, UseContext = true, UseSearchQueries = true,
+                }
                 : null,
         };
     }
@@ -289,7 +294,8 @@ public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommender
             ValueExponent = _options.ValueExponent,
         }, line => LogDegraded(_logger, manifest.Version, line));
         MiniLmTextEncoder? encoder = null;
-        if (models.Content is not null)
+        var transformerReadsQueries = models.Transformer is { } t && (t.Options.UseSearchQueries || t.Options.UseContext);
+        if (models.Content is not null || transformerReadsQueries)
         {
             try
             {
@@ -300,6 +306,19 @@ public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommender
 #pragma warning restore CA1031
             {
                 LogDegraded(_logger, manifest.Version, $"text encoder: failed ({ex.Message}); search is keyword-only");
+            }
+        }
+
+        if (transformerReadsQueries && encoder is not null)
+        {
+            try
+            {
+                // The transformer was trained on this encoder's query vectors (the quick and full configurations use MiniLM).
+                models.Transformer!.AttachQueryEncoder(encoder);
+            }
+            catch (ArgumentException ex)
+            {
+                LogDegraded(_logger, manifest.Version, $"transformer: queries left out ({ex.Message})");
             }
         }
 

@@ -200,7 +200,8 @@ public sealed class Recommender
         using var pool = new CandidatePool(Catalog.ItemCount);
         // Each source ranks the retrieved items among themselves, so the rank features mean what they meant in training.
         var retrievedSet = retrieved.Select(r => r.Item).ToHashSet();
-        Collect(pool, history, profile, request, item => !retrievedSet.Contains(item), degraded, includeSparse: false);
+        var searchContext = Sequential.SequentialContext.Search(query, Catalog.SurfaceCode("search"));
+        Collect(pool, history, profile, request, item => !retrievedSet.Contains(item), degraded, includeSparse: false, searchContext);
         var candidates = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
@@ -355,6 +356,16 @@ public sealed class Recommender
             lists.Add((CandidateSource.Popularity, 0.3, _models.Popularity.Similar(anchor, n)));
         }
 
+        // The transformer in this scenario: the user's history, then the anchor's context token (a model trained with
+        // UseContext learnt what follows an anchor on this surface; even an empty history has the anchor's token).
+        if (_transformer is { } transformer && transformer.Model.Options.UseContext)
+        {
+            var surface = Catalog.SurfaceCode(complements ? "complements" : "analogs");
+            var h = history;
+            lists.Add((CandidateSource.Transformer, 1.0, Try(
+                CandidateSource.Transformer, degraded, () => transformer.Model.TopK(h, Sequential.SequentialContext.Anchor(anchor, surface), n, [anchor]), "transformer: not trained")));
+        }
+
         var candidates = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
         var fused = new Dictionary<int, (double Rrf, List<CandidateSource> Sources)>();
@@ -400,12 +411,15 @@ public sealed class Recommender
             var explanation = complements
                 ? first == CandidateSource.Complements
                     ? new Explanation("complement", first, $"Often bought after {title}", anchor)
+                    : first == CandidateSource.Transformer
+                    ? new Explanation("sequence", first, $"What shoppers like you picked next to {title}", anchor)
                     : new Explanation("complement", first, $"Top seller in {Leaf(table.CategoryIndex[c.Item])}, which goes with {title}", anchor, Category: table.CategoryIndex[c.Item])
                 : first switch
                 {
                     CandidateSource.Analogs => new Explanation("analog", first, $"Often viewed together with {title}", anchor),
                     CandidateSource.Content => new Explanation("similar-content", first, $"Similar to {title}", anchor),
                     CandidateSource.Als => new Explanation("collaborative", first, $"Liked by the shoppers who liked {title}", anchor),
+                    CandidateSource.Transformer => new Explanation("sequence", first, $"What shoppers like you viewed next to {title}", anchor),
                     _ => new Explanation("popular", first, $"Popular in {Leaf(table.CategoryIndex[c.Item])}", anchor, Category: table.CategoryIndex[c.Item]),
                 };
             return new RecommendedItem(c.Item, c.Score, double.NaN, c.Value, sources, explanation);
@@ -417,7 +431,7 @@ public sealed class Recommender
     /// <summary>Fills the pool from every source for the home surface (and the personal part of a search).</summary>
     internal void Collect(
         CandidatePool pool, in UserHistory history, UserProfile profile, RecommendationRequest request, Func<int, bool> skip, List<string> degraded,
-        bool includeSparse)
+        bool includeSparse, Sequential.SequentialContext context = default)
     {
         profile.InterestOf = InterestFunction(history, request);
         var k = _options.CandidatesPerSource;
@@ -437,7 +451,10 @@ public sealed class Recommender
         {
             try
             {
-                ok[(int)sources[i]] = Generator(sources[i])!.Score(h, vectors[i].AsSpan(0, Catalog.ItemCount));
+                var scores = vectors[i].AsSpan(0, Catalog.ItemCount);
+                ok[(int)sources[i]] = sources[i] == CandidateSource.Transformer && context.Kind != Sequential.SequentialContextKind.None
+                    ? _transformer!.Score(h, context, scores)
+                    : Generator(sources[i])!.Score(h, scores);
             }
 #pragma warning disable CA1031 // an optional source failing degrades the answer; it never breaks it
             catch (Exception ex)

@@ -13,7 +13,7 @@ namespace Ranking.Fusion;
 public sealed class ServingCatalog
 {
     private const string Kind = "serving-catalog";
-    private const int Version = 1;
+    private const int Version = 2;
 
     private readonly string[] _itemIds;
     private readonly string[] _userIds;
@@ -21,12 +21,20 @@ public sealed class ServingCatalog
     private readonly Dictionary<string, int> _userIndex;
     private readonly float[] _repeatShare;
     private readonly float[] _marginShare;
+    private readonly Dictionary<string, byte> _surfaceCodes;
 
     private ServingCatalog(
         string[] itemIds, string[] userIds, ItemTable items, EventTypeRegistry eventTypes, float[] repeatShare, float[] marginShare,
-        float defaultMarginShare, long trainedUntilMs)
+        float defaultMarginShare, long trainedUntilMs, string[] surfaces)
     {
         _itemIds = itemIds;
+        Surfaces = surfaces;
+        _surfaceCodes = new Dictionary<string, byte>(StringComparer.Ordinal);
+        for (var k = 0; k < surfaces.Length; k++)
+        {
+            _surfaceCodes[surfaces[k]] = (byte)(k + 1);
+        }
+
         _userIds = userIds;
         Items = items;
         EventTypes = eventTypes;
@@ -53,6 +61,12 @@ public sealed class ServingCatalog
     /// <summary>Share of a category's orders that repeat an item the user had already ordered, above which
     /// ordered items of the category stay recommendable (consumables, not snowboards).</summary>
     public const float RepeatableShare = 0.1f;
+
+    /// <summary>The training log's surface names: a history's surface code c is <c>Surfaces[c - 1]</c> (0: none or unknown).</summary>
+    public IReadOnlyList<string> Surfaces { get; }
+
+    /// <summary>The surface code of a name; 0 when the training log never named it.</summary>
+    public byte SurfaceCode(string? surface) => surface is not null && _surfaceCodes.TryGetValue(surface, out var code) ? code : (byte)0;
 
     /// <summary>Items in the models' index order, with their attributes at training time.</summary>
     public ItemTable Items { get; }
@@ -188,17 +202,20 @@ public sealed class ServingCatalog
 
         var until = log.Count == 0 ? 0 : log.TimestampMs.Max();
         return new ServingCatalog(
-            [.. log.ItemIds], [.. log.UserIds], items, log.EventTypes, repeatShare, marginShare, all.Count > 0 ? Median(all) : 0.25f, until);
+            [.. log.ItemIds], [.. log.UserIds], items, log.EventTypes, repeatShare, marginShare, all.Count > 0 ? Median(all) : 0.25f, until, [.. log.Surfaces]);
     }
 
     /// <summary>
     /// A user's history in the models' index space from her events (any order; sorted here by time): events of items
-    /// unknown to the models and of unknown types are dropped. The user index is the trained one, or -1.
+    /// unknown to the models and of unknown types are dropped. The user index is the trained one, or -1. Each event's
+    /// surface (<see cref="SurfaceCode"/>), query and anchor item (when the models know it) come along for the transformer.
     /// </summary>
     public UserHistory HistoryOf(string userId, IEnumerable<UserEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        var rows = new List<(long Ms, int Item, byte Type, float Weight)>();
+        var rows = new List<Row>();
+        var queries = new List<string>();
+        var queryIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var e in events)
         {
             if (!EventTypes.TryGetCode(e.Type, out var code))
@@ -212,11 +229,21 @@ public sealed class ServingCatalog
                 continue;
             }
 
-            rows.Add((e.Timestamp.ToUnixTimeMilliseconds(), item, code, EventTypes.WeightOf(code)));
+            var query = -1;
+            if (e.Query?.Trim() is { Length: > 0 } text && !queryIndex.TryGetValue(text, out query))
+            {
+                query = queries.Count;
+                queryIndex[text] = query;
+                queries.Add(text);
+            }
+
+            var anchor = e.ContextItemId is { } contextId && _itemIndex.TryGetValue(contextId, out var a) ? a : -1;
+            rows.Add(new Row(e.Timestamp.ToUnixTimeMilliseconds(), item, code, EventTypes.WeightOf(code), SurfaceCode(e.Surface), query, anchor));
         }
 
-        rows.Sort((a, b) => a.Ms.CompareTo(b.Ms));
-        return Build(TryGetUser(userId, out var u) ? u : -1, rows);
+        // Stable, so that events with equal times keep the store's order.
+        var sorted = rows.Select((r, k) => (r, k)).OrderBy(p => p.r.Ms).ThenBy(p => p.k).Select(p => p.r).ToList();
+        return Build(TryGetUser(userId, out var u) ? u : -1, sorted, queries);
     }
 
     /// <summary>A history from item ids alone (an anonymous session: "these were viewed"), as views in the given order.</summary>
@@ -224,19 +251,19 @@ public sealed class ServingCatalog
     {
         ArgumentNullException.ThrowIfNull(itemIds);
         var view = EventTypes.TryGetCode(EventTypeRegistry.View, out var v) ? v : (byte)0;
-        var rows = new List<(long Ms, int Item, byte Type, float Weight)>();
+        var rows = new List<Row>();
         foreach (var id in itemIds)
         {
             if (_itemIndex.TryGetValue(id, out var item))
             {
-                rows.Add((nowMs, item, view, EventTypes.WeightOf(view)));
+                rows.Add(new Row(nowMs, item, view, EventTypes.WeightOf(view), 0, -1, -1));
             }
         }
 
-        return Build(-1, rows);
+        return Build(-1, rows, []);
     }
 
-    private static UserHistory Build(int user, List<(long Ms, int Item, byte Type, float Weight)> rows)
+    private static UserHistory Build(int user, List<Row> rows, List<string> queries)
     {
         if (rows.Count == 0)
         {
@@ -247,12 +274,21 @@ public sealed class ServingCatalog
         var weights = new float[rows.Count];
         var times = new long[rows.Count];
         var types = new byte[rows.Count];
+        var surfaces = new byte[rows.Count];
+        var queryIds = new int[rows.Count];
+        var anchors = new int[rows.Count];
         for (var r = 0; r < rows.Count; r++)
         {
-            (times[r], items[r], types[r], weights[r]) = rows[r];
+            (times[r], items[r], types[r], weights[r], surfaces[r], queryIds[r], anchors[r]) = rows[r];
         }
 
-        return new UserHistory(user, items, weights, times, types);
+        return new UserHistory(user, items, weights, times, types)
+        {
+            Surfaces = surfaces,
+            QueryIds = queryIds,
+            QueryTexts = queries,
+            ContextItems = anchors,
+        };
     }
 
     /// <summary>Writes the catalog as an artifact.</summary>
@@ -274,6 +310,7 @@ public sealed class ServingCatalog
         writer.WriteArray<float>(_marginShare);
         writer.Write(DefaultMarginShare);
         writer.Write(TrainedUntilMs);
+        writer.WriteStrings(Surfaces);
     }
 
     /// <summary>Reads a catalog written by <see cref="Save"/>.</summary>
@@ -290,6 +327,7 @@ public sealed class ServingCatalog
         var marginShare = reader.ReadArray<float>();
         var defaultShare = reader.ReadSingle();
         var until = reader.ReadInt64();
+        var surfaces = reader.ReadStrings();
         if (itemIds.Length != items.Count || itemIds.Length != reader.ItemCount || names.Length != weights.Length
             || repeatShare.Length != items.Categories.Count || marginShare.Length != items.Categories.Count)
         {
@@ -302,7 +340,7 @@ public sealed class ServingCatalog
             registry[names[t]] = weights[t];
         }
 
-        return new ServingCatalog(itemIds, userIds, items, new EventTypeRegistry(registry), repeatShare, marginShare, defaultShare, until);
+        return new ServingCatalog(itemIds, userIds, items, new EventTypeRegistry(registry), repeatShare, marginShare, defaultShare, until, surfaces);
     }
 
     private static float Median(List<float> values)
@@ -311,4 +349,6 @@ public sealed class ServingCatalog
         var n = values.Count;
         return n % 2 == 1 ? values[n / 2] : 0.5f * (values[(n / 2) - 1] + values[n / 2]);
     }
+
+    private readonly record struct Row(long Ms, int Item, byte Type, float Weight, byte Surface, int Query, int Anchor);
 }

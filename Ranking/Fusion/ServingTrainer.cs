@@ -105,7 +105,7 @@ public static class ServingTrainer
         {
             var prefix = log.Subset(keep);
             progress?.Report($"Training the generators on {prefixEvents:N0} events before the fusion slice");
-            var early = TrainGenerators(prefix, options, content, steps, "early ", cancellationToken);
+            var early = TrainGenerators(prefix, options, content, steps, "early ", cancellationToken, encoder);
             var clock = Stopwatch.StartNew();
             var data = FusionDataset.Build(early, prefix, log, cut, end, options, cancellationToken);
             steps.Add(new ServingTrainingStep("fusion data", clock.Elapsed.TotalSeconds, $"{data.FitRows.Count:N0} rows to fit, {data.EvalUsers.Count:N0} users held out"));
@@ -125,7 +125,7 @@ public static class ServingTrainer
         }
 
         progress?.Report($"Training the generators on all {log.Count:N0} events");
-        var final = TrainGenerators(log, options, content, steps, "", cancellationToken);
+        var final = TrainGenerators(log, options, content, steps, "", cancellationToken, encoder);
         var keywords = Timed(steps, "bm25", () => Bm25Index.Build(log.Items));
         var models = new ServingModels
         {
@@ -148,9 +148,11 @@ public static class ServingTrainer
     }
 
     /// <summary>Trains the generators (no fusion model) on a log; <paramref name="content"/> is passed through.</summary>
+    /// <param name="encoder">The query encoder for the transformer's search tokens and query contexts (and, without
+    /// <paramref name="content"/>, its item titles); without one those inputs are left out, with a note in the steps.</param>
     public static ServingModels TrainGenerators(
         InteractionLog log, ServingTrainingOptions options, ContentModel? content, List<ServingTrainingStep> steps, string prefix,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, ITextEncoder? encoder = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(options);
@@ -161,7 +163,7 @@ public static class ServingTrainer
         var complements = Timed(steps, prefix + "co-occurrence complements", () => CoOccurrenceModel.Train(log, options.Complements, cancellationToken));
         var als = Timed(steps, prefix + "als", () => AlsModel.Train(log, options.Als, cancellationToken: cancellationToken));
         var transformer = options.Transformer is { } t
-            ? Timed(steps, prefix + "transformer", () => SequentialModel.Train(log, t, cancellationToken: cancellationToken))
+            ? Timed(steps, prefix + "transformer", () => TrainTransformer(log, t, content, encoder, steps, prefix, cancellationToken))
             : null;
         var lifelong = Timed(steps, prefix + "lifelong interests", () => LifelongInterestModel.Train(log, null, cancellationToken));
         var discovery = Timed(steps, prefix + "discovery", () => DiscoveryModel.Train(log, null, cancellationToken));
@@ -177,6 +179,46 @@ public static class ServingTrainer
             Lifelong = lifelong,
             Discovery = discovery,
         };
+    }
+
+    // The transformer with the text it needs: item vectors from the content model (or encoded here), the encoder for
+    // queries. Without an encoder the text inputs are switched off and the step says so.
+    private static SequentialModel TrainTransformer(
+        InteractionLog log, SequentialOptions options, ContentModel? content, ITextEncoder? encoder, List<ServingTrainingStep> steps, string prefix,
+        CancellationToken cancellationToken)
+    {
+        SequentialText? text = null;
+        if (encoder is null && (options.UseTextVectors || options.UseSearchQueries))
+        {
+            options = options with { UseTextVectors = false, UseSearchQueries = false };
+            steps.Add(new ServingTrainingStep(prefix + "transformer text inputs", 0, "skipped: no text encoder (Serving:Content off)"));
+        }
+        else if (encoder is not null && (options.UseTextVectors || options.UseSearchQueries || options.UseContext))
+        {
+            float[]? vectors = null;
+            if (options.UseTextVectors)
+            {
+                if (content is not null && content.Dimension == encoder.Dimension)
+                {
+                    vectors = new float[log.ItemCount * content.Dimension];
+                    for (var i = 0; i < log.ItemCount; i++)
+                    {
+                        if (content.HasVector(i))
+                        {
+                            content.VectorOf(i).CopyTo(vectors.AsSpan(i * content.Dimension, content.Dimension));
+                        }
+                    }
+                }
+                else
+                {
+                    vectors = SequentialText.FromCatalogue(log, encoder, withQueries: false, cancellationToken).ItemVectors;
+                }
+            }
+
+            text = new SequentialText(encoder.Dimension, vectors, encoder);
+        }
+
+        return SequentialModel.Train(log, options, cancellationToken: cancellationToken, text: text);
     }
 
     private static T Timed<T>(List<ServingTrainingStep> steps, string name, Func<T> run)

@@ -90,6 +90,15 @@ public sealed class CachedSequentialScorer : ICandidateGenerator
         return true;
     }
 
+    /// <summary>The model this scorer caches states of.</summary>
+    public SequentialModel Model => _model;
+
+    /// <summary>Scores in a scenario: the home context reads the cached state; an anchor or query context (which only
+    /// models with <see cref="SequentialOptions.UseContext"/> read) computes the state with the context's token each time.</summary>
+    /// <returns>False when the history (and context) has no token.</returns>
+    public bool Score(in UserHistory user, in SequentialContext context, Span<float> scores) =>
+        context.Kind == SequentialContextKind.None || !_model.Options.UseContext ? Score(user, scores) : _model.Score(user, context, scores);
+
     private float[]? StateOf(in UserHistory history, bool count)
     {
         var fingerprint = Fingerprint(history);

@@ -12,7 +12,7 @@ namespace Assistant.Benchmarks;
 
 /// <summary>
 /// The transformer's opt-in inputs on the demo marketplace (docs/benchmarks/sequential-inputs.md):
-/// <c>dotnet Assistant.Benchmarks.dll sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=seed] [only=all|next|cold]</c>; seed
+/// <c>dotnet Assistant.Benchmarks.dll sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=seed] [only=all|next|cold|context]</c>; seed
 /// draws the demo data, the cold items and the model; modelseed (default: seed) overrides the model's alone.
 /// One fixed small configuration (1 block, 64 wide, max length 50, fixed epochs, no early stopping), trained on the
 /// leave-one-out test stage's training rows:
@@ -22,7 +22,11 @@ namespace Assistant.Benchmarks;
 /// leave-one-out cut, given every event before it, labelled "is an order"), with a user-cluster bootstrap interval
 /// and a per-item order-rate baseline;
 /// (3) a random share of items made cold (their training rows removed), HR@10 / NDCG@10 of cold and warm targets with
-/// <see cref="SequentialOptions.UseContentFeatures"/> off and on.
+/// <see cref="SequentialOptions.UseContentFeatures"/> off and on, and with <see cref="SequentialOptions.UseTextVectors"/>
+/// (MiniLM titles) instead;
+/// (4) the scenario inputs: the held-out event's own context (its anchor item, or its query, and its surface) given to
+/// the model, HR@10 / NDCG@10 of plain, +surfaces, +search-query tokens, +context tokens and all three, overall and by
+/// the target's context kind (home, query, anchor), with paired differences against plain.
 /// </summary>
 internal static class SequentialInputsBenchmark
 {
@@ -37,7 +41,7 @@ internal static class SequentialInputsBenchmark
             var eq = arg.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0)
             {
-                Console.Error.WriteLine($"Expected key=value, got '{arg}'. Usage: sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=N] [only=all|next|cold]");
+                Console.Error.WriteLine($"Expected key=value, got '{arg}'. Usage: sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=N] [only=all|next|cold|context]");
                 return 2;
             }
 
@@ -80,9 +84,15 @@ internal static class SequentialInputsBenchmark
             NextItem(test, baseOptions, log, orderCode, maxPairs);
         }
 
+        using var encoder = new CachingEncoder(new MiniLmTextEncoder());
         if (only is "all" or "cold")
         {
-            Cold(test, baseOptions, coldShare, seed);
+            Cold(test, baseOptions, coldShare, seed, encoder);
+        }
+
+        if (only is "all" or "context")
+        {
+            Context(test, baseOptions, log, encoder);
         }
 
         Print($"total wall {total.Elapsed.TotalSeconds:0} s");
@@ -230,7 +240,7 @@ internal static class SequentialInputsBenchmark
         }
     }
 
-    private static void Cold(EvaluationSplit test, SequentialOptions baseOptions, double coldShare, int seed)
+    private static void Cold(EvaluationSplit test, SequentialOptions baseOptions, double coldShare, int seed, ITextEncoder encoder)
     {
         var itemCount = test.Train.ItemCount;
         var random = new Random(seed);
@@ -255,27 +265,91 @@ internal static class SequentialInputsBenchmark
         }
 
         Print($"## 3. cold items: {cold.Count(c => c):N0} of {itemCount:N0} items cold ({test.Train.Count - train.Count:N0} training rows removed); targets: {coldTargets:N0} cold, {test.Users.Length - coldTargets:N0} warm");
-        foreach (var (name, options) in new[] { ("content off", baseOptions), ("content on", baseOptions with { UseContentFeatures = true }) })
+        var clock = Stopwatch.StartNew();
+        var titles = SequentialText.FromCatalogue(train, encoder, withQueries: false);
+        Print($"  titles encoded (MiniLM, {encoder.Dimension} dims) in {clock.Elapsed.TotalSeconds:0.0} s");
+        foreach (var (name, options) in new[]
         {
-            var (model, seconds) = TrainTimed(train, options, name);
+            ("content off", baseOptions), ("content on", baseOptions with { UseContentFeatures = true }),
+            ("text vectors", baseOptions with { UseTextVectors = true }), ("content + text", baseOptions with { UseContentFeatures = true, UseTextVectors = true }),
+        })
+        {
+            var (model, seconds) = TrainTimed(train, options, name, options.UseTextVectors ? titles : null);
             var coldResult = Evaluate(model, train, test, k => cold[test.TargetsOf(k)[0]], cold);
             var warmResult = Evaluate(model, train, test, k => !cold[test.TargetsOf(k)[0]]);
             Print($"| {name} | cold: HR@10 {Mean(coldResult.Hits)}, NDCG@10 {Mean(coldResult.Ndcg)}, scored {coldResult.Scored}/{coldResult.Hits.Length}, median rank {Median(coldResult.Ranks)}, HR@10 among cold items {Mean(coldResult.HitsAmongCold!)} (chance {coldResult.ChanceAmongCold:0.000}), no answer {coldResult.NoAnswer} | warm: HR@10 {Mean(warmResult.Hits)}, NDCG@10 {Mean(warmResult.Ndcg)}, no answer {warmResult.NoAnswer} | {seconds:0} s train |");
         }
     }
 
-    private static (SequentialModel Model, double Seconds) TrainTimed(InteractionLog train, SequentialOptions options, string name)
+    // The held-out event's own context: the first event of the target item (the leave-one-out cut), with its anchor or
+    // query and its surface; each model gets it (models without UseContext ignore it).
+    private static void Context(EvaluationSplit test, SequentialOptions baseOptions, InteractionLog log, ITextEncoder encoder)
+    {
+        var contexts = new SequentialContext[test.Users.Length];
+        var kinds = new string[test.Users.Length];
+        for (var k = 0; k < test.Users.Length; k++)
+        {
+            var target = test.TargetsOf(k)[0];
+            var (start, length) = log.RowsOf(test.Users[k]).GetOffsetAndLength(log.Count);
+            var row = start;
+            while (row < start + length - 1 && log.Item[row] != target)
+            {
+                row++;
+            }
+
+            var surface = log.Surface[row];
+            var anchor = log.ContextItem[row];
+            var query = log.Query[row];
+            contexts[k] = anchor >= 0 ? SequentialContext.Anchor(anchor, surface)
+                : query >= 0 ? SequentialContext.Search(log.Queries[query], surface)
+                : SequentialContext.Home with { Surface = surface };
+            kinds[k] = anchor >= 0 ? "anchor" : query >= 0 ? "query" : "none";
+        }
+
+        var groups = new[] { "all", "none", "query", "anchor" };
+        Print($"## 4. scenario context (loo-test targets: {string.Join(", ", groups.Skip(1).Select(g => $"{kinds.Count(x => x == g)} {g}"))}; surfaces {string.Join("/", log.Surfaces)})");
+        var text = new SequentialText(encoder.Dimension, null, encoder);
+        var configurations = new (string Name, SequentialOptions Options)[]
+        {
+            ("plain", baseOptions),
+            ("+surfaces", baseOptions with { UseSurfaces = true }),
+            ("+search tokens", baseOptions with { UseSearchQueries = true }),
+            ("+context", baseOptions with { UseContext = true }),
+            ("+surfaces +search tokens +context", baseOptions with { UseSurfaces = true, UseSearchQueries = true, UseContext = true }),
+        };
+        PerUser? plain = null;
+        foreach (var (name, options) in configurations)
+        {
+            var (model, seconds) = TrainTimed(test.Train, options, name, options.UseSearchQueries || options.UseContext ? text : null);
+            var result = Evaluate(model, test.Train, test, static _ => true, contextOf: k => contexts[k]);
+            plain ??= result;
+            foreach (var group in groups)
+            {
+                var rows = Enumerable.Range(0, kinds.Length).Where(k => group == "all" || kinds[k] == group).ToArray();
+                var hits = rows.Select(k => result.Hits[k]).ToArray();
+                var ndcg = rows.Select(k => result.Ndcg[k]).ToArray();
+                var diff = ReferenceEquals(result, plain) ? ""
+                    : Invariant($" | Δ vs plain HR@10 {Difference(hits, [.. rows.Select(k => plain.Hits[k])])}, NDCG@10 {Difference(ndcg, [.. rows.Select(k => plain.Ndcg[k])])}");
+                Print($"| {name} | {group} ({rows.Length}) | HR@10 {Mean(hits)} | NDCG@10 {Mean(ndcg)}{diff} |");
+            }
+
+            Print($"  {name}: {seconds:0} s train, no answer {result.NoAnswer}");
+        }
+    }
+
+    private static (SequentialModel Model, double Seconds) TrainTimed(InteractionLog train, SequentialOptions options, string name, SequentialText? text = null)
     {
         var clock = Stopwatch.StartNew();
         var last = default(SequentialEpoch);
-        var model = SequentialModel.Train(train, options, progress: new EpochPrinter(e => last = e));
+        var model = SequentialModel.Train(train, options, progress: new EpochPrinter(e => last = e), text: text);
         var seconds = clock.Elapsed.TotalSeconds;
         Print($"  {name}: {options.Epochs} epochs in {seconds:0.0} s wall, last loss {last.Loss:0.0000}, {model.ParameterCount:N0} parameters");
         return (model, seconds);
     }
 
     // Per-user full ranking (seen items removed) of the single leave-one-out target, for users the filter keeps.
-    private static PerUser Evaluate(SequentialModel model, InteractionLog train, EvaluationSplit split, Func<int, bool> filter, bool[]? coldItems = null)
+    private static PerUser Evaluate(
+        SequentialModel model, InteractionLog train, EvaluationSplit split, Func<int, bool> filter, bool[]? coldItems = null, Func<int, SequentialContext>? contextOf = null)
     {
         var rows = Enumerable.Range(0, split.Users.Length).Where(filter).ToArray();
         var hits = new double[rows.Length];
@@ -295,7 +369,7 @@ internal static class SequentialInputsBenchmark
                 var user = split.Users[k];
                 var target = split.TargetsOf(k)[0];
                 ranks[n] = double.PositiveInfinity;
-                if (!model.Score(UserHistory.Of(train, user), scores))
+                if (!model.Score(UserHistory.Of(train, user), contextOf?.Invoke(k) ?? SequentialContext.Home, scores))
                 {
                     Interlocked.Increment(ref noAnswer);
                     return scores;
@@ -453,5 +527,34 @@ internal static class SequentialInputsBenchmark
     private sealed class EpochPrinter(Action<SequentialEpoch> report) : IProgress<SequentialEpoch>
     {
         public void Report(SequentialEpoch value) => report(value);
+    }
+
+    /// <summary>Encodes each distinct text once (the models of one run share their queries and titles).</summary>
+    private sealed class CachingEncoder(MiniLmTextEncoder inner) : ITextEncoder, IDisposable
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, float[]> _cache = new(StringComparer.Ordinal);
+
+        public int Dimension => inner.Dimension;
+
+        public void Encode(IReadOnlyList<string> texts, Span<float> output, CancellationToken cancellationToken = default)
+        {
+            var missing = texts.Where(t => !_cache.ContainsKey(t ?? string.Empty)).Distinct().ToList();
+            if (missing.Count > 0)
+            {
+                var fresh = new float[missing.Count * Dimension];
+                inner.Encode(missing, fresh, cancellationToken);
+                for (var k = 0; k < missing.Count; k++)
+                {
+                    _cache[missing[k] ?? string.Empty] = fresh.AsSpan(k * Dimension, Dimension).ToArray();
+                }
+            }
+
+            for (var k = 0; k < texts.Count; k++)
+            {
+                _cache[texts[k] ?? string.Empty].CopyTo(output.Slice(k * Dimension, Dimension));
+            }
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 }

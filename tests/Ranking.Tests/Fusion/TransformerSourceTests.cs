@@ -40,6 +40,77 @@ public sealed class TransformerSourceTests
     }
 
     [Fact]
+    public async Task TransformerWithContext_AnswersAnalogsComplementsAndSearchInTheirScenario()
+    {
+        var demo = new DemoMarketplace(new DemoMarketplaceOptions { Scale = 0.1 });
+        var log = await InteractionLog.BuildAsync(demo, EventTypeRegistry.Default);
+        var transformer = new SequentialOptions
+        {
+            Epochs = 2, Width = 16, MaxLength = 20, BatchSize = 64, Negatives = 32, UseContext = true, UseSurfaces = true, UseSearchQueries = true,
+        };
+        var options = ServingTrainingOptions.Quick with { Transformer = transformer };
+        var steps = new List<ServingTrainingStep>();
+        using var models = ServingTrainer.TrainGenerators(log, options, null, steps, "", CancellationToken.None, new Sequential.WordHashEncoder(24));
+        Assert.True(models.Transformer!.Options.UseSearchQueries);
+        Assert.NotNull(models.Transformer.QueryEncoder);
+        var recommender = new Recommender(models, new RecommenderOptions { ParallelSources = false });
+        var user = Enumerable.Range(0, log.UserCount).First(u => log.RowsOf(u).GetOffsetAndLength(log.Count).Length > 20);
+        var history = UserHistory.Of(log, user);
+        var request = new RecommendationRequest { Count = 10, NowMs = models.Catalog.TrainedUntilMs };
+        var anchor = history.Items.ToArray().First(i => i >= 0);
+
+        var analogs = recommender.Analogs(anchor, history, request);
+        var complements = recommender.Complements(anchor, history, request);
+        var anonymous = recommender.Analogs(anchor, UserHistory.Unknown, request);
+        var search = recommender.Rerank(history, [.. Enumerable.Range(0, 30).Select(i => new ScoredItem(i, 30 - i))], "warm jacket", request);
+
+        Assert.Contains(CandidateSource.Transformer, analogs.Sources);
+        Assert.Contains(CandidateSource.Transformer, complements.Sources);
+        Assert.Contains(CandidateSource.Transformer, anonymous.Sources); // the anchor's token alone gives a state
+        Assert.Contains(CandidateSource.Transformer, search.Sources);
+        Assert.DoesNotContain(analogs.Items, i => i.Item == anchor);
+        Assert.Contains(analogs.Items, i => i.Explanation.Kind == "sequence" || i.Sources.Contains(CandidateSource.Transformer));
+
+        // Without an encoder the text inputs are switched off, and the step says so.
+        var plainSteps = new List<ServingTrainingStep>();
+        using var plain = ServingTrainer.TrainGenerators(log, options, null, plainSteps, "", CancellationToken.None);
+        Assert.False(plain.Transformer!.Options.UseSearchQueries);
+        Assert.Contains(plainSteps, s => s.Name == "transformer text inputs");
+    }
+
+    [Fact]
+    public async Task ServingHistory_CarriesSurfacesQueriesAndAnchors()
+    {
+        var demo = new DemoMarketplace(new DemoMarketplaceOptions { Scale = 0.1 });
+        var log = await InteractionLog.BuildAsync(demo, EventTypeRegistry.Default);
+        var catalog = ServingCatalog.FromLog(log);
+        var item = log.ItemIds[5];
+        var anchor = log.ItemIds[7];
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        UserEvent[] events =
+        [
+            new() { EventId = "b", UserId = "x", ItemId = item, Type = EventTypeRegistry.View, Timestamp = at.AddMinutes(2), Surface = "analogs", ContextItemId = anchor },
+            new() { EventId = "a", UserId = "x", Type = EventTypeRegistry.Search, Timestamp = at, Surface = "search", Query = "  red hat " },
+            new() { EventId = "c", UserId = "x", ItemId = item, Type = EventTypeRegistry.View, Timestamp = at.AddMinutes(3), Surface = "nowhere-known" },
+        ];
+
+        var history = catalog.HistoryOf("x", events);
+
+        Assert.Equal(log.Surfaces, catalog.Surfaces);
+        Assert.Equal([catalog.SurfaceCode("search"), catalog.SurfaceCode("analogs"), (byte)0], history.Surfaces.ToArray());
+        Assert.True(catalog.SurfaceCode("search") > 0);
+        Assert.Equal([0, -1, -1], history.QueryIds.ToArray());
+        Assert.Equal(["red hat"], history.QueryTexts!);
+        Assert.Equal([-1, 7, -1], history.ContextItems.ToArray());
+
+        // The catalog artifact keeps the surfaces.
+        using var stream = new MemoryStream();
+        catalog.Save(stream);
+        stream.Position = 0;
+        Assert.Equal(catalog.Surfaces, ServingCatalog.Load(stream).Surfaces);
+    }
+
+    [Fact]
     public async Task CachedStates_GiveTheModelsScores_AndRefreshWhenAnEventArrives()
     {
         var demo = new DemoMarketplace(new DemoMarketplaceOptions { Scale = 0.1 });
