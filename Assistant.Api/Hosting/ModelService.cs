@@ -13,7 +13,8 @@ using Ranking.Serving;
 namespace Assistant.Api.Hosting;
 
 /// <summary>A loaded model version with its pipeline and catalog search.</summary>
-public sealed class ServingBundle(ServingModels models, Recommender recommender, HybridSearch? search, IDisposable? encoder) : IDisposable
+public sealed class ServingBundle(
+    ServingModels models, Recommender recommender, HybridSearch? search, IDisposable? encoder, IDisposable? transformerSession = null) : IDisposable
 {
     public ServingModels Models { get; } = models;
 
@@ -26,6 +27,7 @@ public sealed class ServingBundle(ServingModels models, Recommender recommender,
     {
         Models.Dispose();
         encoder?.Dispose();
+        transformerSession?.Dispose();
     }
 }
 
@@ -287,12 +289,27 @@ public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommender
     private ServingBundle Load(ModelRepository repository, ModelManifest manifest, CancellationToken cancellationToken)
     {
         var models = ServingArtifacts.Load(repository, manifest);
+        OnnxSequentialScorer? onnx = null;
+        if (models.Transformer is { } model && _options.TransformerOnnx)
+        {
+            try
+            {
+                onnx = new OnnxSequentialScorer(model, new OnnxScorerOptions { UseCuda = _options.TransformerCuda }, line => LogDegraded(_logger, manifest.Version, line));
+            }
+#pragma warning disable CA1031 // without ONNX Runtime the transformer runs on the C# forward pass
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogDegraded(_logger, manifest.Version, $"transformer: ONNX Runtime session failed ({ex.Message}); states come from the C# forward pass");
+            }
+        }
+
         var recommender = new Recommender(models, new RecommenderOptions
         {
             MarginWeight = _options.MarginWeight,
             DiscoveryShare = _options.DiscoveryShare,
             ValueExponent = _options.ValueExponent,
-        }, line => LogDegraded(_logger, manifest.Version, line));
+        }, line => LogDegraded(_logger, manifest.Version, line), onnx);
         MiniLmTextEncoder? encoder = null;
         var transformerReadsQueries = models.Transformer is { } t && (t.Options.UseSearchQueries || t.Options.UseContext);
         if (models.Content is not null || transformerReadsQueries)
@@ -323,7 +340,7 @@ public sealed partial class ModelService : IDisposable, Ranking.Crm.IRecommender
         }
 
         var search = models.Keywords is { } keywords ? new HybridSearch(keywords, models.Content, encoder) : null;
-        return new ServingBundle(models, recommender, search, encoder);
+        return new ServingBundle(models, recommender, search, encoder, onnx);
     }
 
     private sealed class SyncProgress(Action<string> report) : IProgress<string>

@@ -129,8 +129,12 @@ public sealed class Recommender
     private readonly Lazy<int[][]> _brandItems;
     private readonly Lazy<int[][]> _leaves;
 
+    /// <param name="models">The models to serve.</param>
+    /// <param name="options">Pipeline settings; null: defaults.</param>
     /// <param name="log">Receives each fall-back once (per pipeline instance), not once per request.</param>
-    public Recommender(ServingModels models, RecommenderOptions? options = null, Action<string>? log = null)
+    /// <param name="transformerOnnx">ONNX Runtime's session of <see cref="ServingModels.Transformer"/>, to compute its user
+    /// states with; null: the C# forward pass. The caller owns it.</param>
+    public Recommender(ServingModels models, RecommenderOptions? options = null, Action<string>? log = null, Sequential.OnnxSequentialScorer? transformerOnnx = null)
     {
         ArgumentNullException.ThrowIfNull(models);
         _models = models;
@@ -139,7 +143,7 @@ public sealed class Recommender
         _log = log;
         _brandItems = new Lazy<int[][]>(BuildBrandItems);
         _leaves = new Lazy<int[][]>(BuildLeaves);
-        _transformer = models.Transformer is { } t ? new Sequential.CachedSequentialScorer(t) : null;
+        _transformer = models.Transformer is { } t ? new Sequential.CachedSequentialScorer(t, onnx: transformerOnnx) : null;
     }
 
     private readonly Sequential.CachedSequentialScorer? _transformer;
@@ -363,7 +367,7 @@ public sealed class Recommender
             var surface = Catalog.SurfaceCode(complements ? "complements" : "analogs");
             var h = history;
             lists.Add((CandidateSource.Transformer, 1.0, Try(
-                CandidateSource.Transformer, degraded, () => transformer.Model.TopK(h, Sequential.SequentialContext.Anchor(anchor, surface), n, [anchor]), "transformer: not trained")));
+                CandidateSource.Transformer, degraded, () => transformer.TopK(h, Sequential.SequentialContext.Anchor(anchor, surface), n, [anchor]), "transformer: not trained")));
         }
 
         var candidates = clock.Elapsed.TotalMilliseconds;

@@ -11,24 +11,39 @@ namespace Ranking.Sequential;
 /// recomputed on the next request — the cache refreshes itself when new events arrive. <see cref="Warm"/> computes
 /// states ahead of requests (after training, or in a background job). Thread-safe; bounded (least recently used
 /// states go first). Only users with a trained index are cached; anonymous histories are computed every time.
+/// States are computed by ONNX Runtime when an <see cref="OnnxSequentialScorer"/> is given (the serving path), else by
+/// the C# forward pass; scores are then one dot product per item with the model's item table either way.
 /// </summary>
 public sealed class CachedSequentialScorer : ICandidateGenerator
 {
     private readonly SequentialModel _model;
+    private readonly OnnxSequentialScorer? _onnx;
     private readonly ConcurrentDictionary<int, Entry> _states = new();
     private readonly int _capacity;
     private long _clock;
     private long _hits;
     private long _misses;
 
+    /// <param name="model">The trained model.</param>
     /// <param name="capacity">Most user states kept.</param>
-    public CachedSequentialScorer(SequentialModel model, int capacity = 100_000)
+    /// <param name="onnx">ONNX Runtime's session of the same model, to compute states with; null: the C# pass. The caller owns it.</param>
+    /// <exception cref="ArgumentException">The ONNX scorer serves another model's item space.</exception>
+    public CachedSequentialScorer(SequentialModel model, int capacity = 100_000, OnnxSequentialScorer? onnx = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        if (onnx is not null && (onnx.ItemCount != model.ItemCount || onnx.Width != model.Width))
+        {
+            throw new ArgumentException("The ONNX scorer serves another model.", nameof(onnx));
+        }
+
         _model = model;
         _capacity = capacity;
+        _onnx = onnx;
     }
+
+    /// <summary>What computes the states: "onnx-cpu", "onnx-cuda" or "csharp".</summary>
+    public string Engine => _onnx is null ? "csharp" : "onnx-" + _onnx.ExecutionProvider.ToLowerInvariant();
 
     public string Name => _model.Name;
 
@@ -69,25 +84,29 @@ public sealed class CachedSequentialScorer : ICandidateGenerator
             throw new ArgumentException($"Expected {ItemCount} scores, got {scores.Length}.", nameof(scores));
         }
 
-        if (user.User < 0)
-        {
-            return _model.Score(user, scores);
-        }
-
-        var state = StateOf(user, count: true);
+        var state = user.User < 0 ? Compute(user, SequentialContext.Home) : StateOf(user, count: true);
         if (state is null)
         {
             return false;
         }
 
-        var d = _model.Width;
-        var table = _model.ItemEmbeddings;
-        for (var i = 0; i < scores.Length; i++)
+        Dot(state, scores);
+        return true;
+    }
+
+    /// <summary>The <paramref name="k"/> best items in a scenario, best first, without <paramref name="exclude"/>;
+    /// empty when the history and context have no token.</summary>
+    public IReadOnlyList<ScoredItem> TopK(in UserHistory user, in SequentialContext context, int k, ReadOnlySpan<int> exclude = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        var scores = new float[ItemCount];
+        if (k == 0 || !Score(user, context, scores))
         {
-            scores[i] = _model.IsScored(i) ? TensorPrimitives.Dot(table.Slice(i * d, d), state) : float.NegativeInfinity;
+            return [];
         }
 
-        return true;
+        TopKSelector.Exclude(scores, exclude);
+        return TopKSelector.Select(scores, k);
     }
 
     /// <summary>The model this scorer caches states of.</summary>
@@ -96,8 +115,43 @@ public sealed class CachedSequentialScorer : ICandidateGenerator
     /// <summary>Scores in a scenario: the home context reads the cached state; an anchor or query context (which only
     /// models with <see cref="SequentialOptions.UseContext"/> read) computes the state with the context's token each time.</summary>
     /// <returns>False when the history (and context) has no token.</returns>
-    public bool Score(in UserHistory user, in SequentialContext context, Span<float> scores) =>
-        context.Kind == SequentialContextKind.None || !_model.Options.UseContext ? Score(user, scores) : _model.Score(user, context, scores);
+    public bool Score(in UserHistory user, in SequentialContext context, Span<float> scores)
+    {
+        if (context.Kind == SequentialContextKind.None || !_model.Options.UseContext)
+        {
+            return Score(user, scores);
+        }
+
+        if (scores.Length != ItemCount)
+        {
+            throw new ArgumentException($"Expected {ItemCount} scores, got {scores.Length}.", nameof(scores));
+        }
+
+        if (Compute(user, context) is not { } state)
+        {
+            return false;
+        }
+
+        Dot(state, scores);
+        return true;
+    }
+
+    private float[]? Compute(in UserHistory history, in SequentialContext context)
+    {
+        var state = new float[_model.Width];
+        var found = _onnx is { } onnx ? onnx.TryComputeStateOf(history, context, state) : _model.TryComputeStateOf(history, context, state);
+        return found ? state : null;
+    }
+
+    private void Dot(float[] state, Span<float> scores)
+    {
+        var d = _model.Width;
+        var table = _model.ItemEmbeddings;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            scores[i] = _model.IsScored(i) ? TensorPrimitives.Dot(table.Slice(i * d, d), state) : float.NegativeInfinity;
+        }
+    }
 
     private float[]? StateOf(in UserHistory history, bool count)
     {
@@ -114,8 +168,8 @@ public sealed class CachedSequentialScorer : ICandidateGenerator
             return entry.State;
         }
 
-        var state = new float[_model.Width];
-        if (!_model.TryComputeStateOf(history, state))
+        var state = Compute(history, SequentialContext.Home);
+        if (state is null)
         {
             return null;
         }

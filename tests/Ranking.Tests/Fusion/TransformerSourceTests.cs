@@ -71,6 +71,18 @@ public sealed class TransformerSourceTests
         Assert.DoesNotContain(analogs.Items, i => i.Item == anchor);
         Assert.Contains(analogs.Items, i => i.Explanation.Kind == "sequence" || i.Sources.Contains(CandidateSource.Transformer));
 
+        // The same pipeline with ONNX Runtime computing the states answers the same.
+        using var onnx = new OnnxSequentialScorer(models.Transformer);
+        var onOnnx = new Recommender(models, new RecommenderOptions { ParallelSources = false }, transformerOnnx: onnx);
+        Assert.Equal("onnx-cpu", onOnnx.TransformerStates!.Engine);
+        Assert.Equal("csharp", recommender.TransformerStates!.Engine);
+        Assert.Equal(analogs.Items.Select(i => i.Item), onOnnx.Analogs(anchor, history, request).Items.Select(i => i.Item));
+        Assert.Equal(anonymous.Items.Select(i => i.Item), onOnnx.Analogs(anchor, UserHistory.Unknown, request).Items.Select(i => i.Item));
+        Assert.Equal(recommender.Home(history, request).Items.Select(i => i.Item), onOnnx.Home(history, request).Items.Select(i => i.Item));
+        var expected = recommender.TransformerStates.TopK(history, SequentialContext.Search("warm jacket", 1), 20);
+        var actual = onOnnx.TransformerStates.TopK(history, SequentialContext.Search("warm jacket", 1), 20);
+        Assert.Equal(expected.Select(s => s.Item), actual.Select(s => s.Item));
+
         // Without an encoder the text inputs are switched off, and the step says so.
         var plainSteps = new List<ServingTrainingStep>();
         using var plain = ServingTrainer.TrainGenerators(log, options, null, plainSteps, "", CancellationToken.None);
