@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Ranking.Candidates;
 using Ranking.Domain;
+using Ranking.Sequential;
 
 namespace Ranking.Fusion;
 

@@ -14,7 +14,7 @@ namespace Ranking.Sequential;
 /// States are computed by ONNX Runtime when an <see cref="OnnxSequentialScorer"/> is given (the serving path), else by
 /// the C# forward pass; scores are then one dot product per item with the model's item table either way.
 /// </summary>
-public sealed class CachedSequentialScorer : ICandidateGenerator
+public sealed class CachedSequentialScorer : ICandidateGenerator, ISequentialScorer
 {
     private readonly SequentialModel _model;
     private readonly OnnxSequentialScorer? _onnx;
@@ -94,20 +94,6 @@ public sealed class CachedSequentialScorer : ICandidateGenerator
         return true;
     }
 
-    /// <summary>The <paramref name="k"/> best items in a scenario, best first, without <paramref name="exclude"/>;
-    /// empty when the history and context have no token.</summary>
-    public IReadOnlyList<ScoredItem> TopK(in UserHistory user, in SequentialContext context, int k, ReadOnlySpan<int> exclude = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        var scores = new float[ItemCount];
-        if (k == 0 || !Score(user, context, scores))
-        {
-            return [];
-        }
-
-        TopKSelector.Exclude(scores, exclude);
-        return TopKSelector.Select(scores, k);
-    }
 
     /// <summary>The model this scorer caches states of.</summary>
     public SequentialModel Model => _model;

@@ -28,7 +28,7 @@ namespace Ranking.Sequential;
 /// and <see cref="ScoreBatch(ReadOnlySpan{int}, ReadOnlySpan{int}, Span{float}, Span{bool})"/>) have no types and no
 /// times, as <see cref="SequentialModel.TryComputeState"/>; those taking <see cref="UserHistory"/> read both.</para>
 /// </remarks>
-public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
+public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScorer, IDisposable
 {
     private static readonly string[] StateOnly = [SequentialOnnxExporter.StateOutput];
     private static readonly string[] StateAndScores = [SequentialOnnxExporter.StateOutput, SequentialOnnxExporter.ScoresOutput];
@@ -215,20 +215,6 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, IDisposable
         return found[0];
     }
 
-    /// <summary>The <paramref name="k"/> best items for a history in a scenario, best first, without
-    /// <paramref name="exclude"/> and items the model never recommends; empty when the history has no token.</summary>
-    public IReadOnlyList<ScoredItem> TopK(in UserHistory user, in SequentialContext context, int k, ReadOnlySpan<int> exclude = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        var scores = new float[ItemCount];
-        if (k == 0 || !Score(user, context, scores))
-        {
-            return [];
-        }
-
-        TopKSelector.Exclude(scores, exclude);
-        return TopKSelector.Select(scores, k);
-    }
 
     /// <summary>
     /// Scores only <paramref name="candidates"/>: the state once through ONNX Runtime, then one dot product per

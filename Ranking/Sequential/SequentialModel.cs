@@ -21,7 +21,7 @@ namespace Ranking.Sequential;
 /// <para>Events without an item (searches) are skipped. Items with no training event are never recommended (they
 /// score −∞), unless <see cref="SequentialOptions.UseContentFeatures"/> is on and the catalogue describes them. A history without any item gets no answer (<see cref="Score(in UserHistory, Span{float})"/> returns false).</para>
 /// </remarks>
-public sealed class SequentialModel : ICandidateGenerator
+public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
 {
     private const string ArtifactKind = "sequential";
     private const int ArtifactVersion = 5;
@@ -300,20 +300,6 @@ public sealed class SequentialModel : ICandidateGenerator
         return true;
     }
 
-    /// <summary>The <paramref name="k"/> best items for a user in a scenario, best first, without <paramref name="exclude"/>
-    /// and items the model cannot score; empty when the history has no token.</summary>
-    public IReadOnlyList<ScoredItem> TopK(in UserHistory user, in SequentialContext context, int k, ReadOnlySpan<int> exclude = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        var scores = new float[ItemCount];
-        if (k == 0 || !Score(user, context, scores))
-        {
-            return [];
-        }
-
-        TopKSelector.Exclude(scores, exclude);
-        return TopKSelector.Select(scores, k);
-    }
 
     /// <summary>
     /// The user state (length <see cref="Width"/>) after the given items, oldest first; only the last

@@ -37,6 +37,39 @@ public readonly record struct SequentialContext(SequentialContextKind Kind, int 
     public static SequentialContext Search(string query, byte surface = 0) => new(SequentialContextKind.Query, -1, query, surface);
 }
 
+/// <summary>Anything that scores the whole catalogue for a history in a scenario: the model itself, its ONNX Runtime
+/// session, and the cached serving source.</summary>
+public interface ISequentialScorer
+{
+    /// <summary>Size of the item index space.</summary>
+    int ItemCount { get; }
+
+    /// <summary>Writes a score per item (−∞ for items it cannot score) for the history and the context's token last.</summary>
+    /// <returns>False when there is no token.</returns>
+    bool Score(in UserHistory user, in SequentialContext context, Span<float> scores);
+}
+
+/// <summary>Top-K selection for every <see cref="ISequentialScorer"/>.</summary>
+public static class SequentialScorerExtensions
+{
+    /// <summary>The <paramref name="k"/> best items for a history in a scenario, best first, without
+    /// <paramref name="exclude"/> and items the scorer cannot score; empty when the history and context have no token.</summary>
+    public static IReadOnlyList<ScoredItem> TopK(
+        this ISequentialScorer scorer, in UserHistory user, in SequentialContext context, int k, ReadOnlySpan<int> exclude = default)
+    {
+        ArgumentNullException.ThrowIfNull(scorer);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        var scores = new float[scorer.ItemCount];
+        if (k == 0 || !scorer.Score(user, context, scores))
+        {
+            return [];
+        }
+
+        TopKSelector.Exclude(scores, exclude);
+        return TopKSelector.Select(scores, k);
+    }
+}
+
 /// <summary>
 /// A history laid out as the transformer's tokens, oldest first: one per item event, one per search query (with
 /// <see cref="SequentialOptions.UseSearchQueries"/>), a context token before an event that happened next to an anchor

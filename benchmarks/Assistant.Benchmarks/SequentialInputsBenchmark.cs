@@ -12,7 +12,7 @@ namespace Assistant.Benchmarks;
 
 /// <summary>
 /// The transformer's opt-in inputs on the demo marketplace (docs/benchmarks/sequential-inputs.md):
-/// <c>dotnet Assistant.Benchmarks.dll sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=seed] [only=all|next|cold|context]</c>; seed
+/// <c>dotnet Assistant.Benchmarks.dll sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=seed] [length=50] [only=all|next|cold|context]</c>; seed
 /// draws the demo data, the cold items and the model; modelseed (default: seed) overrides the model's alone.
 /// One fixed small configuration (1 block, 64 wide, max length 50, fixed epochs, no early stopping), trained on the
 /// leave-one-out test stage's training rows:
@@ -41,7 +41,7 @@ internal static class SequentialInputsBenchmark
             var eq = arg.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0)
             {
-                Console.Error.WriteLine($"Expected key=value, got '{arg}'. Usage: sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=N] [only=all|next|cold|context]");
+                Console.Error.WriteLine($"Expected key=value, got '{arg}'. Usage: sequential-inputs [scale=1] [epochs=40] [seed=42] [cold=0.1] [pairs=20] [modelseed=N] [length=50] [only=all|next|cold|context]");
                 return 2;
             }
 
@@ -76,7 +76,8 @@ internal static class SequentialInputsBenchmark
 
         var test = Splits.LeaveOneOut(log);
         Print($"loo-test: {test.Users.Length:N0} evaluated users, {test.Train.Count:N0} training rows");
-        var baseOptions = new SequentialOptions { Width = 64, Layers = 1, Heads = 1, MaxLength = 50, Epochs = epochs, Seed = modelSeed };
+        var maxLength = int.Parse(Get("length", "50"), CultureInfo.InvariantCulture);
+        var baseOptions = new SequentialOptions { Width = 64, Layers = 1, Heads = 1, MaxLength = maxLength, Epochs = epochs, Seed = modelSeed };
         Print($"options: {baseOptions}");
 
         if (only is "all" or "next")

@@ -205,6 +205,36 @@ public sealed class LayerGradientTests
         return sum;
     }
 
+    /// <summary>
+    /// The whole model's gradient through its trainer, after moving every weight by a seeded ±0.5 (larger weights than the
+    /// initial ones, so every path carries a gradient well above rounding): the first loss, the analytic gradient, and
+    /// the loss as a function of the (shared) weights for <see cref="AssertGradient"/>.
+    /// </summary>
+    internal static (double Loss, float[] Analytic, Func<double> LossOf) WholeModelGradient(SequentialModel model, SequentialTrainer trainer)
+    {
+        var parameters = model.ParameterArray;
+        var random = new Random(5);
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] += (float)((random.NextDouble() * 2) - 1) * 0.5f;
+        }
+
+        var order = Enumerable.Range(0, trainer.SequenceCount).ToArray();
+
+        double Loss()
+        {
+            var (sum, positions) = trainer.ComputeGradient(order, 0, order.Length, 1, 0f);
+            return sum / positions;
+        }
+
+        var first = Loss();
+        return (first, (float[])trainer.Gradient.Values.Clone(), Loss);
+    }
+
+    /// <summary>Checks the whole model's analytic gradient (see <see cref="WholeModelGradient"/>) against central differences.</summary>
+    internal static void AssertWholeModelGradient(SequentialModel model, float[] analytic, Func<double> loss) =>
+        AssertGradient(model.ParameterArray, analytic, loss, step: 1e-3f, relative: 2e-2, absolute: 5e-4);
+
     /// <summary>Central differences at every entry of <paramref name="values"/> (changed and restored in place).</summary>
     internal static void AssertGradient(float[] values, float[] analytic, Func<double> loss, float step = Step, double relative = 1e-2, double absolute = 1e-3)
     {

@@ -79,23 +79,7 @@ public sealed class SequentialContextTests
         Assert.True(model.Layout.TextProjection >= 0, "text projection");
         Assert.True(model.Layout.RoleTable >= 0, "roles");
         Assert.True(model.Layout.SurfaceTable >= 0, "surfaces");
-        var parameters = model.ParameterArray;
-        var random = new Random(5);
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            parameters[i] += (float)((random.NextDouble() * 2) - 1) * 0.5f;
-        }
-
-        var order = Enumerable.Range(0, trainer.SequenceCount).ToArray();
-
-        double Loss()
-        {
-            var (sum, positions) = trainer.ComputeGradient(order, 0, order.Length, 1, 0f);
-            return sum / positions;
-        }
-
-        Loss();
-        var analytic = (float[])trainer.Gradient.Values.Clone();
+        var (_, analytic, Loss) = LayerGradientTests.WholeModelGradient(model, trainer);
 
         // The new tensors get gradient at all (the world has surfaces, queries, anchors and text).
         foreach (var (offset, length) in new[]
@@ -107,7 +91,7 @@ public sealed class SequentialContextTests
             Assert.True(TensorPrimitives.SumOfSquares(analytic.AsSpan(offset, length)) > 0, $"gradient at {offset}");
         }
 
-        LayerGradientTests.AssertGradient(parameters, analytic, Loss, step: 1e-3f, relative: 2e-2, absolute: 5e-4);
+        LayerGradientTests.AssertWholeModelGradient(model, analytic, Loss);
     }
 
     [Fact]
@@ -124,9 +108,8 @@ public sealed class SequentialContextTests
     [Fact]
     public void Context_AnchorDecidesTheNextItem_LearntAndUsedByTopK()
     {
-        // Users view random items on the home feed, then open the analogs of a random anchor a (not in their history)
-        // and view a + 10 there. Only the context can tell which.
-        var log = AnchorWorld(users: 300, seed: 3);
+        // Only the context can tell which partner a + 10 comes next (see World).
+        var log = World(users: 300, seed: 3, queries: false);
         var options = new SequentialOptions { Width = 16, MaxLength = 12, Epochs = 25, Dropout = 0.1f, Negatives = 16, Seed = 5, LearningRate = 5e-3f, WarmupSteps = 10, UseContext = true, UseSurfaces = true };
         var model = SequentialModel.Train(log, options);
         var history = History(log, [Index(log, 1), Index(log, 2), Index(log, 3)]);
@@ -155,7 +138,7 @@ public sealed class SequentialContextTests
     [Fact]
     public void SearchQueries_AreTokens_TheLastQueryDecidesTheNextItem()
     {
-        var log = QueryWorld(users: 300, seed: 4);
+        var log = World(users: 300, seed: 4, queries: true);
         var encoder = new WordHashEncoder(32);
         var options = new SequentialOptions { Width = 16, MaxLength = 12, Epochs = 25, Dropout = 0.1f, Negatives = 16, Seed = 5, LearningRate = 5e-3f, WarmupSteps = 10, UseSearchQueries = true };
         var model = SequentialModel.Train(log, options, text: new SequentialText(encoder.Dimension, null, encoder));
@@ -357,7 +340,9 @@ public sealed class SequentialContextTests
         return builder.Build();
     }
 
-    private static InteractionLog AnchorWorld(int users, int seed)
+    // Users view two random items on the home feed, then either open the analogs of a random anchor a (not in their
+    // history) and view a + 10 there, or search query k and view its target from the results; three such episodes each.
+    private static InteractionLog World(int users, int seed, bool queries)
     {
         var random = new Random(seed);
         var builder = new InteractionLogBuilder(EventTypeRegistry.Default);
@@ -377,37 +362,17 @@ public sealed class SequentialContextTests
                     Event(builder, ref no, u, random.Next(10), "home", null, null, ref time);
                 }
 
-                var anchor = random.Next(10);
-                Event(builder, ref no, u, anchor + 10, "analogs", null, anchor, ref time);
-            }
-        }
-
-        return builder.Build();
-    }
-
-    private static InteractionLog QueryWorld(int users, int seed)
-    {
-        var random = new Random(seed);
-        var builder = new InteractionLogBuilder(EventTypeRegistry.Default);
-        for (var i = 0; i < 20; i++)
-        {
-            builder.AddItem(new Item { Id = $"i{i}", Title = $"Item {i}", Category = "c" });
-        }
-
-        var no = 0;
-        for (var u = 0; u < users; u++)
-        {
-            var time = 1_000_000L;
-            for (var episode = 0; episode < 3; episode++)
-            {
-                for (var j = 0; j < 2; j++)
+                if (queries)
                 {
-                    Event(builder, ref no, u, random.Next(10), "home", null, null, ref time);
+                    var k = random.Next(Queries.Length);
+                    Event(builder, ref no, u, null, "search", Queries[k], null, ref time);
+                    Event(builder, ref no, u, QueryTarget(k), "search", Queries[k], null, ref time);
                 }
-
-                var k = random.Next(Queries.Length);
-                Event(builder, ref no, u, null, "search", Queries[k], null, ref time);
-                Event(builder, ref no, u, QueryTarget(k), "search", Queries[k], null, ref time);
+                else
+                {
+                    var anchor = random.Next(10);
+                    Event(builder, ref no, u, anchor + 10, "analogs", null, anchor, ref time);
+                }
             }
         }
 

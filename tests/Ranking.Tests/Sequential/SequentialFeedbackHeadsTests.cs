@@ -36,23 +36,7 @@ public sealed class SequentialFeedbackHeadsTests
         var (model, trainer) = SequentialModel.CreateUntrained(log, options);
         Assert.Equal(orderWeight > 0 ? 3 : 2, model.FeedbackCodes.Length);
         Assert.DoesNotContain(-1, model.FeedbackCodes);
-        var parameters = model.ParameterArray;
-        var random = new Random(5);
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            parameters[i] += (float)((random.NextDouble() * 2) - 1) * 0.5f;
-        }
-
-        var order = Enumerable.Range(0, trainer.SequenceCount).ToArray();
-
-        double Loss()
-        {
-            var (sum, positions) = trainer.ComputeGradient(order, 0, order.Length, 1, 0f);
-            return sum / positions;
-        }
-
-        var withHeads = Loss();
-        var analytic = (float[])trainer.Gradient.Values.Clone();
+        var (withHeads, analytic, Loss) = LayerGradientTests.WholeModelGradient(model, trainer);
 
         // The heads' parameters get gradient, and their losses count; the finite differences below cover every
         // parameter, the heads' state terms u included.
@@ -66,11 +50,12 @@ public sealed class SequentialFeedbackHeadsTests
             Assert.Contains(analytic.AsSpan(u, Small.Width).ToArray(), g => g != 0f);
         }
 
-        LayerGradientTests.AssertGradient(parameters, analytic, Loss, step: 1e-3f, relative: 2e-2, absolute: 5e-4);
+        LayerGradientTests.AssertWholeModelGradient(model, analytic, Loss);
 
         var (plain, plainTrainer) = SequentialModel.CreateUntrained(log, options with { OrderHeadWeight = 0f, FeedbackHeads = [] });
-        parameters.AsSpan(0, plain.ParameterCount).CopyTo(plain.ParameterArray);
+        model.ParameterArray.AsSpan(0, plain.ParameterCount).CopyTo(plain.ParameterArray);
         Assert.Equal(plain.ParameterCount + (model.FeedbackCodes.Length * ((2 * Small.Width) + 1)), model.ParameterCount);
+        var order = Enumerable.Range(0, plainTrainer.SequenceCount).ToArray();
         var (plainSum, plainPositions) = plainTrainer.ComputeGradient(order, 0, order.Length, 1, 0f);
         Assert.True(withHeads > (plainSum / plainPositions) + 0.1);
     }

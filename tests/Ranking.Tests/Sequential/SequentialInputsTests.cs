@@ -27,25 +27,9 @@ public sealed class SequentialInputsTests
         var log = BuildLog();
         var options = Small with { FullSoftmax = fullSoftmax, UseActionTypes = types, UseTimeGaps = gaps, OrderHeadWeight = orderWeight };
         var (model, trainer) = SequentialModel.CreateUntrained(log, options);
-        var parameters = model.ParameterArray;
-        var random = new Random(5);
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            parameters[i] += (float)((random.NextDouble() * 2) - 1) * 0.5f;
-        }
+        var (_, analytic, Loss) = LayerGradientTests.WholeModelGradient(model, trainer);
 
-        var order = Enumerable.Range(0, trainer.SequenceCount).ToArray();
-
-        double Loss()
-        {
-            var (sum, positions) = trainer.ComputeGradient(order, 0, order.Length, 1, 0f);
-            return sum / positions;
-        }
-
-        Loss();
-        var analytic = (float[])trainer.Gradient.Values.Clone();
-
-        LayerGradientTests.AssertGradient(parameters, analytic, Loss, step: 1e-3f, relative: 2e-2, absolute: 5e-4);
+        LayerGradientTests.AssertWholeModelGradient(model, analytic, Loss);
     }
 
     [Fact]
