@@ -101,7 +101,7 @@ public sealed record SequentialOptions
     /// Adds a learned action-type embedding (one row per event-type code of the log's registry: view, cart, order,
     /// share, …) to each position's input. Row 0 is "unknown": a history given without <see cref="Candidates.UserHistory.Types"/>
     /// reads row 0 at every position (as does a code ≥ <see cref="ActionTypeRows"/> − 1). Default false (then the
-    /// weights are those of the plain model). Models with it are saved (artifact version 2) but not exported to ONNX.
+    /// weights are those of the plain model). Saved from artifact version 2 on; exported to ONNX as the <c>types</c> input.
     /// </summary>
     public bool UseActionTypes { get; init; }
 
@@ -139,7 +139,7 @@ public sealed record SequentialOptions
     /// full category path, brand, decile of log(1 + price) over the catalogue, each with an "unknown" row) to the item's
     /// vector, on the input side and on the output (scoring) side alike. An item with no training event is then
     /// scored by its content vector alone (its id row, never trained, is left out), so cold items the catalogue
-    /// describes get a score instead of −∞. Default false. Models with it are saved but not exported to ONNX.
+    /// describes get a score instead of −∞. Default false. Exported to ONNX folded into the item table.
     /// </summary>
     public bool UseContentFeatures { get; init; }
 
