@@ -32,6 +32,7 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
 {
     private static readonly string[] StateOnly = [SequentialOnnxExporter.StateOutput];
     private static readonly string[] StateAndScores = [SequentialOnnxExporter.StateOutput, SequentialOnnxExporter.ScoresOutput];
+    private static readonly string[] StateAndFeedback = [SequentialOnnxExporter.StateOutput, SequentialOnnxExporter.FeedbackOutput];
 
     private readonly SequentialModel _model;
     private readonly bool[] _untrained;
@@ -263,6 +264,55 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
         return true;
     }
 
+    /// <summary>
+    /// The feedback head of <paramref name="eventType"/> through ONNX Runtime: for each of <paramref name="items"/>, the
+    /// probability that the user's next event, if it is on that item, has that type (as
+    /// <see cref="SequentialModel.PredictFeedback(in UserHistory, in SequentialContext, int, string)"/>, here in a scenario and for many items in one run).
+    /// </summary>
+    /// <returns>False when the history has no token (then <paramref name="probabilities"/> is untouched).</returns>
+    /// <exception cref="InvalidOperationException">The model has no head for <paramref name="eventType"/>.</exception>
+    /// <exception cref="ArgumentException">Lengths differ, or an item is out of range.</exception>
+    public bool PredictFeedback(in UserHistory user, in SequentialContext context, string eventType, ReadOnlySpan<int> items, Span<float> probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(eventType);
+        var head = _model.Layout.FeedbackHeadOf(eventType);
+        if (head < 0)
+        {
+            throw new InvalidOperationException($"The model was trained without a '{eventType}' feedback head.");
+        }
+
+        if (probabilities.Length != items.Length)
+        {
+            throw new ArgumentException("One probability per item is needed.", nameof(probabilities));
+        }
+
+        foreach (var item in items)
+        {
+            if ((uint)item >= (uint)ItemCount)
+            {
+                throw new ArgumentException($"Item {item} is outside the model's {ItemCount} items.", nameof(items));
+            }
+        }
+
+        var heads = _model.Layout.FeedbackTypes.Length;
+        var feedback = new float[heads * ItemCount];
+        Span<bool> found = [false];
+        Span<float> state = Width <= 256 ? stackalloc float[Width] : new float[Width];
+        Run(new Source(default, default, [user], [context]), state, default, found, feedback);
+        if (!found[0])
+        {
+            return false;
+        }
+
+        var row = feedback.AsSpan(head * ItemCount, ItemCount);
+        for (var k = 0; k < items.Length; k++)
+        {
+            probabilities[k] = row[items[k]];
+        }
+
+        return true;
+    }
+
     /// <summary>Closes the session.</summary>
     public void Dispose()
     {
@@ -355,7 +405,7 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
     }
 
     /// <summary>Fills pooled rows with the histories, runs them in batches and copies states (and scores) out.</summary>
-    private int Run(in Source source, Span<float> states, Span<float> scores, Span<bool> found)
+    private int Run(in Source source, Span<float> states, Span<float> scores, Span<bool> found, float[]? feedback = null)
     {
         var buffers = _buffers.TryTake(out var pooled) ? pooled : new Buffers(_maxBatch, _model.Options.MaxLength, Width, _inputNames.Length, _tokenInputs, _model.Layout.TextDimension);
         try
@@ -374,14 +424,14 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
                 answered++;
                 if (rows == _maxBatch)
                 {
-                    Flush(buffers, rows, states, scores);
+                    Flush(buffers, rows, states, scores, feedback);
                     rows = 0;
                 }
             }
 
             if (rows > 0)
             {
-                Flush(buffers, rows, states, scores);
+                Flush(buffers, rows, states, scores, feedback);
             }
 
             return answered;
@@ -451,7 +501,8 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
         return true;
     }
 
-    private void Flush(Buffers buffers, int rows, Span<float> states, Span<float> scores)
+    // With feedback (one history only): the state and the feedback-head output, written into that array.
+    private void Flush(Buffers buffers, int rows, Span<float> states, Span<float> scores, float[]? feedback)
     {
         var d = Width;
         var n = ItemCount;
@@ -477,7 +528,15 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
                     OrtMemoryInfo.DefaultInstance, buffers.QueryVectors.AsMemory(0, rows * length * dimension), [rows, length, dimension]);
             }
 
-            if (withScores)
+            if (feedback is not null)
+            {
+                var heads = _model.Layout.FeedbackTypes.Length;
+                using var probabilities = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, feedback.AsMemory(), [rows, heads, n]);
+                buffers.Both[0] = state;
+                buffers.Both[1] = probabilities;
+                _session.Run(_runOptions, _inputNames, buffers.Inputs, StateAndFeedback, buffers.Both);
+            }
+            else if (withScores)
             {
                 using var all = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.Scores!.AsMemory(0, rows * n), [rows, n]);
                 buffers.Both[0] = state;

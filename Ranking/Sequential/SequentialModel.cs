@@ -336,6 +336,9 @@ public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
         return ComputeState(source, context, history.QueryTexts, state);
     }
 
+    /// <summary>The event type of each feedback head, in parameter order ("order" first when <see cref="SequentialOptions.OrderHeadWeight"/> &gt; 0).</summary>
+    public IReadOnlyList<string> FeedbackHeadTypes => Layout.FeedbackTypes;
+
     /// <summary>
     /// P(order) of the P(order) head (<see cref="SequentialOptions.OrderHeadWeight"/> &gt; 0): the probability that
     /// the user's next event, if it is on <paramref name="item"/>, is an order.
@@ -361,7 +364,12 @@ public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
     /// <returns>The probability; NaN when the history has no item.</returns>
     /// <exception cref="InvalidOperationException">The model was trained without a head for <paramref name="eventType"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="item"/> is outside the item space.</exception>
-    public float PredictFeedback(in UserHistory history, int item, string eventType)
+    public float PredictFeedback(in UserHistory history, int item, string eventType) => PredictFeedback(history, SequentialContext.Home, item, eventType);
+
+    /// <summary>The feedback head's probability in a scenario: the state at the context's token (see
+    /// <see cref="TryComputeStateOf(in UserHistory, in SequentialContext, Span{float})"/>).</summary>
+    /// <returns>The probability; NaN when the history has no token.</returns>
+    public float PredictFeedback(in UserHistory history, in SequentialContext context, int item, string eventType)
     {
         ArgumentNullException.ThrowIfNull(eventType);
         var h = Layout.FeedbackHeadOf(eventType);
@@ -374,7 +382,7 @@ public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(item, ItemCount);
         var d = Width;
         Span<float> state = d <= 256 ? stackalloc float[d] : new float[d];
-        if (!TryComputeStateOf(history, state))
+        if (!TryComputeStateOf(history, context, state))
         {
             return float.NaN;
         }

@@ -36,8 +36,8 @@ namespace Ranking.Sequential;
 /// <see cref="SequentialModel.Score(in Candidates.UserHistory, Span{float})"/> never recommends (no training event, and
 /// with content features or text vectors not described by the catalogue either). Dropout is left out (inference).</para>
 /// <para>Feedback heads (<see cref="SequentialOptions.OrderHeadWeight"/>, <see cref="SequentialOptions.FeedbackHeads"/>)
-/// change neither the state nor the scores, so a model with them exports the same scoring graph and the heads are
-/// left out; serve them with <see cref="SequentialModel.PredictFeedback"/>.</para>
+/// change neither the state nor the scores; a model with heads has a third output, <see cref="FeedbackOutput"/>: float
+/// [batch, heads, ItemCount], each head's probability for every item (ONNX Runtime computes it only when asked for).</para>
 /// </remarks>
 public static class SequentialOnnxExporter
 {
@@ -61,6 +61,10 @@ public static class SequentialOnnxExporter
 
     /// <summary>Name of the user-state output.</summary>
     public const string StateOutput = "state";
+
+    /// <summary>Name of the feedback-head output (models with heads): float [batch, heads, ItemCount], P(type | state, item)
+    /// per head in <see cref="SequentialModel.FeedbackHeadTypes"/> order.</summary>
+    public const string FeedbackOutput = "feedback";
 
     /// <summary>Name of the all-items score output.</summary>
     public const string ScoresOutput = "scores";
@@ -239,14 +243,42 @@ public static class SequentialOnnxExporter
         }
 
         g.Node("Gemm", [StateOutput, table, g.Constant("untrained_bias", bias, [layout.Items])], ScoresOutput, Graph.IntAttribute("transB", 1));
+
+        // Feedback heads, every item at once: σ(((state ⊙ w_h) · e_i) + u_h · state + b_h), as SequentialNetwork.FeedbackLogit.
+        var headCount = layout.FeedbackTypes.Length;
+        List<SequentialOnnxProtobuf> outputs =
+        [
+            SequentialOnnxProtobuf.ValueInfo(StateOutput, SequentialOnnxProtobuf.ElementType<float>(), [null, d], "batch"),
+            SequentialOnnxProtobuf.ValueInfo(ScoresOutput, SequentialOnnxProtobuf.ElementType<float>(), [null, layout.Items], "batch"),
+        ];
+        if (headCount > 0)
+        {
+            var w = new float[headCount * d];
+            var uT = new float[d * headCount];
+            var b0 = new float[headCount];
+            for (var h = 0; h < headCount; h++)
+            {
+                p.AsSpan(layout.FeedbackWeights[h], d).CopyTo(w.AsSpan(h * d, d));
+                for (var c = 0; c < d; c++)
+                {
+                    uT[(c * headCount) + h] = p[layout.FeedbackStateWeights[h] + c];
+                }
+
+                b0[h] = p[layout.FeedbackBiases[h]];
+            }
+
+            var weighted = g.Node("Mul", [g.Node("Unsqueeze", [StateOutput, g.Constant<long>("feedback_axes_1", [1], [1])]), g.Constant("feedback_weights", w, [headCount, d])]);
+            var pair = g.Node("Einsum", [weighted, table], Graph.StringAttribute("equation", "bhd,nd->bhn"));
+            var linear = g.Node("Add", [g.Node("MatMul", [StateOutput, g.Constant("feedback_state_weights", uT, [d, headCount])]), g.Constant("feedback_bias", b0, [headCount])]);
+            g.Node("Sigmoid", [g.Node("Add", [pair, g.Node("Unsqueeze", [linear, g.Constant<long>("feedback_axes_2", [2], [1])])])], FeedbackOutput);
+            outputs.Add(SequentialOnnxProtobuf.ValueInfo(FeedbackOutput, SequentialOnnxProtobuf.ElementType<float>(), [null, headCount, layout.Items], "batch"));
+        }
+
         return g.ToModel(
             [.. InputNames(model).Select(name => name == QueryVectorsInput
                 ? SequentialOnnxProtobuf.ValueInfo(name, SequentialOnnxProtobuf.ElementType<float>(), [null, length, layout.TextDimension], "batch")
                 : SequentialOnnxProtobuf.ValueInfo(name, SequentialOnnxProtobuf.ElementType<long>(), [null, length], "batch"))],
-            [
-                SequentialOnnxProtobuf.ValueInfo(StateOutput, SequentialOnnxProtobuf.ElementType<float>(), [null, d], "batch"),
-                SequentialOnnxProtobuf.ValueInfo(ScoresOutput, SequentialOnnxProtobuf.ElementType<float>(), [null, layout.Items], "batch"),
-            ]);
+            [.. outputs]);
     }
 
     /// <summary>Accumulates a GraphProto: nodes, initializers, inputs and outputs (protobuf allows any field order).</summary>
@@ -257,6 +289,9 @@ public static class SequentialOnnxExporter
 
         public static SequentialOnnxProtobuf IntAttribute(string name, long value) =>
             new SequentialOnnxProtobuf().String(1, name).Int(3, value).Int(20, 2);
+
+        public static SequentialOnnxProtobuf StringAttribute(string name, string value) =>
+            new SequentialOnnxProtobuf().String(1, name).String(4, value).Int(20, 3);
 
         public static SequentialOnnxProtobuf IntsAttribute(string name, params long[] values)
         {

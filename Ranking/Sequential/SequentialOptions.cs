@@ -122,7 +122,7 @@ public sealed record SequentialOptions
     /// <summary>
     /// Feedback heads beyond <see cref="OrderHeadWeight"/>: each learns P(type | state, item), the probability that the
     /// next item event, if it is on the item, has the head's event type (cart, share, …), with its own weight on its
-    /// binary cross-entropy; see <see cref="SequentialModel.PredictFeedback"/>. Default none (then the weights are those of
+    /// binary cross-entropy; see <see cref="SequentialModel.PredictFeedback(in Candidates.UserHistory, in SequentialContext, int, string)"/>. Default none (then the weights are those of
     /// the plain model). Types are distinct, non-empty and not "order" when <see cref="OrderHeadWeight"/> &gt; 0; weights
     /// finite and &gt; 0. The list is copied; two options with equal heads in the same order are equal.
     /// </summary>

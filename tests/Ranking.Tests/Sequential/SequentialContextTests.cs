@@ -230,8 +230,10 @@ public sealed class SequentialContextTests
     public void Onnx_WithEveryInput_MatchesTheCSharpPassInEveryContext()
     {
         var log = BuildLog();
-        var model = SequentialModel.Train(log, AllInputs with { Epochs = 3 }, text: TextOf(log));
+        var model = SequentialModel.Train(
+            log, AllInputs with { Epochs = 3, OrderHeadWeight = 1f, FeedbackHeads = [new FeedbackHead(EventTypeRegistry.Cart, 0.5f)] }, text: TextOf(log));
         using var onnx = new OnnxSequentialScorer(model);
+        Assert.Equal(["order", "cart"], model.FeedbackHeadTypes);
         var expected = new float[model.ItemCount];
         var actual = new float[model.ItemCount];
         var expectedState = new float[model.Width];
@@ -248,6 +250,18 @@ public sealed class SequentialContextTests
                 for (var i = 0; i < expected.Length; i++)
                 {
                     Assert.Equal(expected[i], actual[i], 1e-4f);
+                }
+
+                // The feedback heads through the graph's third output, every item in one run.
+                int[] items = [0, 3, 7, Index(log, "cold")];
+                var probabilities = new float[items.Length];
+                foreach (var head in model.FeedbackHeadTypes)
+                {
+                    Assert.True(onnx.PredictFeedback(history, context, head, items, probabilities));
+                    for (var k = 0; k < items.Length; k++)
+                    {
+                        Assert.Equal(model.PredictFeedback(history, context, items[k], head), probabilities[k], 1e-5f);
+                    }
                 }
 
                 histories.Add(history);
@@ -273,6 +287,7 @@ public sealed class SequentialContextTests
             onnx.TopK(histories[1], contexts[1], 5).Select(s => s.Item));
         onnx.TryComputeStateOf(histories[0], contexts[0], actualState);
         Assert.True(actualState.All(float.IsFinite));
+        Assert.Throws<InvalidOperationException>(() => onnx.PredictFeedback(histories[0], contexts[0], "share", [0], new float[1]));
     }
 
     private static readonly string[] Queries = ["red running shoes", "blue wool hat", "green garden hose", "black leather wallet", "white ceramic mug"];
