@@ -9,17 +9,21 @@ namespace Ranking.Sequential;
 
 /// <summary>
 /// A SASRec-style next-item model: a causal transformer (pre-norm blocks of multi-head self-attention and a GELU
-/// feed-forward layer, learned positions) reads the user's most recent items; the output at the last position is
+/// feed-forward layer, learned positions) reads the user's most recent events; the output at the last position is
 /// the user state, and an item's score is its dot product with the item's embedding (the input table, tied).
 /// Forward and backward passes are written by hand on flat float arrays (see <see cref="SequentialNetwork"/>).
 /// </summary>
 /// <remarks>
 /// <para>Training uses every prefix position of each user's last <see cref="SequentialOptions.MaxLength"/> + 1
-/// items, sampled softmax (or full softmax), AdamW with warm-up, decay and gradient clipping, and optional early
-/// stopping on leave-one-out validation NDCG@10. The same data and options give the same weights bit for bit on any
-/// number of threads.</para>
-/// <para>Events without an item (searches) are skipped. Items with no training event are never recommended (they
-/// score −∞), unless <see cref="SequentialOptions.UseContentFeatures"/> is on and the catalogue describes them. A history without any item gets no answer (<see cref="Score(in UserHistory, Span{float})"/> returns false).</para>
+/// tokens, each predicting the next item event, with sampled softmax (or full softmax), AdamW with warm-up, decay and
+/// gradient clipping, and optional early stopping on leave-one-out validation NDCG@10. The same data and options give
+/// the same weights bit for bit on any number of threads.</para>
+/// <para>Tokens: one per item event; with <see cref="SequentialOptions.UseSearchQueries"/> one per search with a query
+/// (otherwise events without an item are skipped); with <see cref="SequentialOptions.UseContext"/> a context token
+/// before each event shown next to an anchor or under a query, and the request's <see cref="SequentialContext"/> last.
+/// Items with no training event are never recommended (they score −∞), unless content features or text vectors
+/// describe them. A history without any token gets no answer (<see cref="Score(in UserHistory, Span{float})"/>
+/// returns false).</para>
 /// </remarks>
 public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
 {
