@@ -334,8 +334,31 @@ internal static class SequentialInputsBenchmark
                 Print($"| {name} | {group} ({rows.Length}) | HR@10 {Mean(hits)} | NDCG@10 {Mean(ndcg)}{diff} |");
             }
 
+            if (options.UseContext)
+            {
+                // Diagnosis of the home-target cost: the same model, home targets, with the history's past context tokens
+                // (anchors, and queries of item events) left out; search tokens stay.
+                var home = Enumerable.Range(0, kinds.Length).Where(k => kinds[k] == "none").ToHashSet();
+                var stripped = Evaluate(model, test.Train, test, home.Contains, contextOf: k => contexts[k], historyOf: WithoutPastContexts);
+                var rows = home.Order().ToArray();
+                var hits = rows.Select(k => result.Hits[k]).ToArray();
+                Print($"| {name} | none ({rows.Length}), past context tokens left out | HR@10 {Mean(stripped.Hits)} | NDCG@10 {Mean(stripped.Ndcg)} | Δ vs with them HR@10 {Difference(stripped.Hits, hits)} |");
+            }
+
             Print($"  {name}: {seconds:0} s train, no answer {result.NoAnswer}");
         }
+    }
+
+    private static UserHistory WithoutPastContexts(UserHistory history)
+    {
+        var items = history.Items.Span;
+        var queries = history.QueryIds.ToArray();
+        for (var r = 0; r < queries.Length; r++)
+        {
+            queries[r] = items[r] >= 0 ? -1 : queries[r];
+        }
+
+        return history with { ContextItems = default, QueryIds = queries };
     }
 
     private static (SequentialModel Model, double Seconds) TrainTimed(InteractionLog train, SequentialOptions options, string name, SequentialText? text = null)
@@ -350,7 +373,8 @@ internal static class SequentialInputsBenchmark
 
     // Per-user full ranking (seen items removed) of the single leave-one-out target, for users the filter keeps.
     private static PerUser Evaluate(
-        SequentialModel model, InteractionLog train, EvaluationSplit split, Func<int, bool> filter, bool[]? coldItems = null, Func<int, SequentialContext>? contextOf = null)
+        SequentialModel model, InteractionLog train, EvaluationSplit split, Func<int, bool> filter, bool[]? coldItems = null, Func<int, SequentialContext>? contextOf = null,
+        Func<UserHistory, UserHistory>? historyOf = null)
     {
         var rows = Enumerable.Range(0, split.Users.Length).Where(filter).ToArray();
         var hits = new double[rows.Length];
@@ -370,7 +394,8 @@ internal static class SequentialInputsBenchmark
                 var user = split.Users[k];
                 var target = split.TargetsOf(k)[0];
                 ranks[n] = double.PositiveInfinity;
-                if (!model.Score(UserHistory.Of(train, user), contextOf?.Invoke(k) ?? SequentialContext.Home, scores))
+                var history = UserHistory.Of(train, user);
+                if (!model.Score(historyOf is null ? history : historyOf(history), contextOf?.Invoke(k) ?? SequentialContext.Home, scores))
                 {
                     Interlocked.Increment(ref noAnswer);
                     return scores;
