@@ -6,13 +6,16 @@ using Ranking.Demo;
 using Ranking.Domain;
 using Ranking.Fusion;
 using Ranking.Import.Datasets;
+using Ranking.Sequential;
 
 namespace Assistant.Benchmarks;
 
 /// <summary>
 /// Serving quality of the fusion ranker (docs/benchmarks/fusion.md):
 /// <c>dotnet Assistant.Benchmarks.dll fusion [demo] [rees46] [discovery] [lifelong] [--scale S] [--no-content] [--rees46-content]
-/// [--rees46-slice-minutes M] [--lifelong-scale S] [--lifelong-eval-share X]</c> (no part named: all four).
+/// [--rees46-slice-minutes M] [--lifelong-scale S] [--lifelong-eval-share X] [--transformer EPOCHS]</c> (no part named: all
+/// four). <c>--transformer</c> trains the transformer source on the demo with the service's inputs (types, gaps, surfaces,
+/// search tokens, context; MiniLM for the queries).
 /// <list type="bullet">
 /// <item><description><c>demo</c>: the demo marketplace (400 days): the fused P(order) ranking against RRF and each single source over the
 /// same candidates of the held-out users, the margin trade-off curve and a paired bootstrap over users.</description></item>
@@ -49,22 +52,30 @@ internal static class FusionBenchmark
         var reesMinutes = Option(args, "--rees46-slice-minutes", 20.0);
         var lifelongScale = Option(args, "--lifelong-scale", 3.0);
         var lifelongShare = Option(args, "--lifelong-eval-share", 0.5);
+        var transformerEpochs = (int)Option(args, "--transformer", 0);
+        var transformer = transformerEpochs > 0
+            ? new SequentialOptions
+            {
+                Epochs = transformerEpochs, Width = 64, MaxLength = 50,
+                UseActionTypes = true, UseTimeGaps = true, UseSurfaces = true, UseContext = true, UseSearchQueries = true,
+            }
+            : null;
         var total = Stopwatch.StartNew();
-        Console.WriteLine(Invariant($"fusion: cores {Environment.ProcessorCount}, {DateTime.UtcNow:yyyy-MM-dd}, parts {string.Join(' ', parts.Order(StringComparer.Ordinal))}, scale {scale}, content {content}"));
+        Console.WriteLine(Invariant($"fusion: cores {Environment.ProcessorCount}, {DateTime.UtcNow:yyyy-MM-dd}, parts {string.Join(' ', parts.Order(StringComparer.Ordinal))}, scale {scale}, content {content}, transformer {(transformer is null ? "off" : $"{transformerEpochs} epochs")}"));
         Console.WriteLine();
 
-        using var encoder = content || reesContent ? new MiniLmTextEncoder() : null;
+        using var encoder = content || reesContent || transformer is not null ? new MiniLmTextEncoder() : null;
         if (parts.Contains("demo") || parts.Contains("discovery"))
         {
             var clock = Stopwatch.StartNew();
             var options = new DemoMarketplaceOptions { Seed = 42, Scale = scale };
             var log = await InteractionLog.BuildAsync(new DemoMarketplace(options), EventTypeRegistry.Default);
-            var training = new ServingTrainingOptions { MaxFusionUsers = 1_000_000, EvaluationShare = 0.3 };
+            var training = new ServingTrainingOptions { MaxFusionUsers = 1_000_000, EvaluationShare = 0.3, Transformer = transformer };
             var end = log.TimestampMs.Max() + 1;
             var cut = end - (training.FusionSliceDays * DayMs);
             Console.WriteLine(Invariant($"# Demo marketplace, scale {scale}, {options.Days} days to {options.EndDate:yyyy-MM-dd}: {log.UserCount:N0} users, {log.ItemCount:N0} items, {log.Count:N0} events"));
             Console.WriteLine();
-            using var prepared = Prepare(log, training, content ? encoder : null, cut, end);
+            using var prepared = Prepare(log, training, content ? encoder : null, cut, end, transformer is null ? null : encoder);
             Console.WriteLine(Invariant($"Prepared in {clock.Elapsed.TotalSeconds:0.0} s."));
             Console.WriteLine();
             if (parts.Contains("demo"))
@@ -134,7 +145,7 @@ internal static class FusionBenchmark
 
     /// <summary>The early generators, the fusion data and model, built the way <see cref="ServingTrainer.Train"/> builds them
     /// (generators on the events before the cut, the fusion model on the orders in [cut, end)).</summary>
-    private static Prepared Prepare(InteractionLog log, ServingTrainingOptions options, ITextEncoder? encoder, long cutMs, long endMs)
+    private static Prepared Prepare(InteractionLog log, ServingTrainingOptions options, ITextEncoder? encoder, long cutMs, long endMs, ITextEncoder? queryEncoder = null)
     {
         var keep = new bool[log.Count];
         for (var r = 0; r < keep.Length; r++)
@@ -152,7 +163,7 @@ internal static class FusionBenchmark
             steps.Add(new ServingTrainingStep("content", c.Elapsed.TotalSeconds));
         }
 
-        var early = ServingTrainer.TrainGenerators(prefix, options, content, steps, "early ", CancellationToken.None);
+        var early = ServingTrainer.TrainGenerators(prefix, options, content, steps, "early ", CancellationToken.None, queryEncoder);
         var clock = Stopwatch.StartNew();
         var data = FusionDataset.Build(early, prefix, log, cutMs, endMs, options);
         steps.Add(new ServingTrainingStep("fusion data", clock.Elapsed.TotalSeconds));
