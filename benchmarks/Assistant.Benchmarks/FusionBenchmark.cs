@@ -14,7 +14,7 @@ namespace Assistant.Benchmarks;
 /// Serving quality of the fusion ranker (docs/benchmarks/fusion.md):
 /// <c>dotnet Assistant.Benchmarks.dll fusion [demo] [rees46] [discovery] [lifelong] [--scale S] [--no-content] [--rees46-content]
 /// [--rees46-slice-minutes M] [--lifelong-scale S] [--lifelong-eval-share X] [--transformer EPOCHS]</c> (no part named: all
-/// four). <c>--transformer</c> trains the transformer source on the demo with the service's inputs (types, gaps, surfaces,
+/// four; the part <c>scenarios</c> runs only when named, and needs <c>--transformer</c>). <c>--transformer</c> trains the transformer source on the demo with the service's inputs (types, gaps, surfaces,
 /// search tokens, context; MiniLM for the queries).
 /// <list type="bullet">
 /// <item><description><c>demo</c>: the demo marketplace (400 days): the fused P(order) ranking against RRF and each single source over the
@@ -65,7 +65,7 @@ internal static class FusionBenchmark
         Console.WriteLine();
 
         using var encoder = content || reesContent || transformer is not null ? new MiniLmTextEncoder() : null;
-        if (parts.Contains("demo") || parts.Contains("discovery"))
+        if (parts.Contains("demo") || parts.Contains("discovery") || parts.Contains("scenarios"))
         {
             var clock = Stopwatch.StartNew();
             var options = new DemoMarketplaceOptions { Seed = 42, Scale = scale };
@@ -83,6 +83,14 @@ internal static class FusionBenchmark
                 clock.Restart();
                 Compare(prepared);
                 Console.WriteLine(Invariant($"Comparison in {clock.Elapsed.TotalSeconds:0.0} s."));
+                Console.WriteLine();
+            }
+
+            if (parts.Contains("scenarios"))
+            {
+                clock.Restart();
+                Scenarios(prepared);
+                Console.WriteLine(Invariant($"Scenarios in {clock.Elapsed.TotalSeconds:0.0} s."));
                 Console.WriteLine();
             }
 
@@ -563,6 +571,101 @@ internal static class FusionBenchmark
         Invariant($"| {r.Ranker} | {r.Ndcg10:0.0000} | {r.HitRate10:0.0000} | {r.MarginPerImpression:0.000} | {r.GmvPerImpression:0.00} | {r.NewShare:0.000} | {r.NewOrderedShare:0.000} |");
 
     private static string Name(CandidateSource s) => s.ToString().ToLowerInvariant();
+
+    // The served analogs, complements and search answers for the events of the slice that happened in those scenarios
+    // (a view in an analogs or complements carousel with its anchor; a view from search with its query), each asked with
+    // the user's history up to that event, with and without the transformer (the same models otherwise): is the viewed
+    // item in the top 10?
+    private static void Scenarios(Prepared prepared)
+    {
+        var models = prepared.Models;
+        if (models.Transformer is null)
+        {
+            Console.WriteLine("Scenarios skipped: the transformer is not trained (pass --transformer EPOCHS).");
+            return;
+        }
+
+        var without = new ServingModels
+        {
+            Catalog = models.Catalog, Popularity = models.Popularity, Analogs = models.Analogs, Complements = models.Complements, Als = models.Als,
+            Content = models.Content, Lifelong = models.Lifelong, Discovery = models.Discovery, Fusion = models.Fusion,
+        };
+        var options = new RecommenderOptions { ParallelSources = false };
+        var withTransformer = new Recommender(models, options);
+        var withoutTransformer = new Recommender(without, options);
+        var log = prepared.Log;
+        var keywords = Ranking.Search.Bm25Index.Build(log.Items);
+        var view = log.EventTypes.TryGetCode(EventTypeRegistry.View, out var code) ? code : byte.MaxValue;
+        var analogs = log.Surfaces.ToList().IndexOf("analogs") + 1;
+        var complements = log.Surfaces.ToList().IndexOf("complements") + 1;
+        var search = log.Surfaces.ToList().IndexOf("search") + 1;
+        const int PerKind = 1500;
+        var results = new Dictionary<string, (List<double> With, List<double> Without)>(StringComparer.Ordinal)
+        {
+            ["analogs"] = ([], []), ["complements"] = ([], []), ["search"] = ([], []),
+        };
+        var changed = new Dictionary<string, int>(StringComparer.Ordinal) { ["analogs"] = 0, ["complements"] = 0, ["search"] = 0 };
+        for (var u = 0; u < log.UserCount; u++)
+        {
+            var (start, length) = log.RowsOf(u).GetOffsetAndLength(log.Count);
+            var full = UserHistory.Of(log, u);
+            for (var r = start; r < start + length; r++)
+            {
+                var item = log.Item[r];
+                if (item < 0 || log.TimestampMs[r] < prepared.CutMs || log.Type[r] != view)
+                {
+                    continue;
+                }
+
+                var surface = log.Surface[r];
+                var kind = surface == analogs && log.ContextItem[r] >= 0 ? "analogs"
+                    : surface == complements && log.ContextItem[r] >= 0 ? "complements"
+                    : surface == search && log.Query[r] >= 0 ? "search"
+                    : null;
+                if (kind is null || results[kind].With.Count >= PerKind)
+                {
+                    continue;
+                }
+
+                var n = r - start;
+                var history = new UserHistory(u, full.Items[..n], full.Weights[..n], full.TimestampsMs[..n], full.Types[..n])
+                {
+                    Surfaces = full.Surfaces[..n], QueryIds = full.QueryIds[..n], QueryTexts = full.QueryTexts, ContextItems = full.ContextItems[..n],
+                };
+                var request = new RecommendationRequest { Count = 10, NowMs = log.TimestampMs[r] };
+                RecommendationResult Ask(Recommender recommender) => kind switch
+                {
+                    "analogs" => recommender.Analogs(log.ContextItem[r], history, request),
+                    "complements" => recommender.Complements(log.ContextItem[r], history, request),
+                    _ => recommender.Rerank(history, keywords.Search(log.Queries[log.Query[r]], 100), log.Queries[log.Query[r]], request),
+                };
+
+                var a = Ask(withTransformer).Items.Select(i => i.Item).ToList();
+                var b = Ask(withoutTransformer).Items.Select(i => i.Item).ToList();
+                results[kind].With.Add(a.Contains(item) ? 1 : 0);
+                results[kind].Without.Add(b.Contains(item) ? 1 : 0);
+                changed[kind] += a.ToHashSet().SetEquals(b) ? 0 : 1;
+            }
+        }
+
+        Console.WriteLine("## The transformer in its scenarios: served analogs, complements and search, HR@10 of the viewed item");
+        Console.WriteLine();
+        Console.WriteLine("| surface | events | top 10 changed | with the transformer | without | difference (paired, 95%) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (kind, (with, withoutList)) in results)
+        {
+            if (with.Count == 0)
+            {
+                continue;
+            }
+
+            var difference = with.Zip(withoutList, (a, b) => a - b).ToArray();
+            var interval = Ranking.Experiments.Statistics.Bootstrap.Mean(difference, 2000, 0.05, 42);
+            Console.WriteLine(Invariant($"| {kind} | {with.Count:N0} | {changed[kind]:N0} | {with.Average():0.0000} | {withoutList.Average():0.0000} | {difference.Average():+0.0000;-0.0000} [{interval.Low:+0.0000;-0.0000}, {interval.High:+0.0000;-0.0000}] |"));
+        }
+
+        Console.WriteLine();
+    }
 
     private static double Option(string[] args, string name, double fallback)
     {
