@@ -243,7 +243,10 @@ public sealed class Recommender
 
         var scoring = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
-        var chosen = Arrange(rows, request.Count, 0, _ => false);
+
+        // Arrange takes the rows best first: by the blended relevance, ties in the query's order (a stable sort).
+        var ordered = rows.Select((row, at) => (row, at)).OrderByDescending(p => p.row.Score).ThenBy(p => p.at).Select(p => p.row).ToList();
+        var chosen = Arrange(ordered, request.Count, 0, _ => false);
         var ranking = clock.Elapsed.TotalMilliseconds;
         var items = chosen.Select(c => new RecommendedItem(
             c.Item, c.Score, c.Probability, c.Value, pool.SourcesOf(c.Item),

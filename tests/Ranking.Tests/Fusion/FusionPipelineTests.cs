@@ -261,6 +261,28 @@ public sealed class FusionPipelineTests
     }
 
     [Fact]
+    public void Rerank_BlendsTheQueryOrderWithTheUsersProbability()
+    {
+        var user = Enumerable.Range(0, Log.UserCount).First(u => Log.RowsOf(u).GetOffsetAndLength(Log.Count).Length > 40);
+        var history = UserHistory.Of(Log, user);
+        var request = new RecommendationRequest { Count = 20, NowMs = Models.Catalog.TrainedUntilMs };
+        var retrieved = Enumerable.Range(0, Models.Catalog.ItemCount).Where(i => Models.Catalog.Items.InStock[i]).Take(40)
+            .Select((item, rank) => new ScoredItem(item, 40 - rank)).ToList();
+        RecommenderOptions Options(double personal) => new() { ParallelSources = false, SearchPersonalWeight = personal, MaxPerCategory = 100, MaxPerBrand = 100 };
+
+        var byQuery = new Recommender(Models, Options(0)).Rerank(history, retrieved, "anything", request);
+        var byUser = new Recommender(Models, Options(1)).Rerank(history, retrieved, "anything", request);
+        var blended = new Recommender(Models, Options(0.5)).Rerank(history, retrieved, "anything", request);
+
+        // Weight 0: the query's order. Weight 1: the user's P(order), best first. In between: a different order again.
+        Assert.Equal(retrieved.Take(20).Select(r => r.Item), byQuery.Items.Select(i => i.Item));
+        Assert.Equal(byUser.Items.Select(i => i.OrderProbability).OrderDescending(), byUser.Items.Select(i => i.OrderProbability));
+        Assert.NotEqual(byQuery.Items.Select(i => i.Item), byUser.Items.Select(i => i.Item));
+        Assert.Equal("fusion", blended.Scorer);
+        Assert.True(blended.Items.Zip(blended.Items.Skip(1)).All(p => p.First.Score >= p.Second.Score), "blended relevance not descending");
+    }
+
+    [Fact]
     public void Analogs_And_Complements_ExcludeTheAnchor_AndExplainWithIt()
     {
         var recommender = new Recommender(Models);
