@@ -43,7 +43,7 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
     private readonly int _maxBatch;
     private readonly string[] _inputNames;
     private readonly int _queryInput;
-    private readonly int _tokenInputs;
+    private readonly Func<SequentialTokens, int[]>[] _columns;
 
     /// <summary>Exports <paramref name="model"/> and opens its session.</summary>
     /// <param name="model">A trained (or loaded) model; it is kept for <see cref="ScoreCandidates(in UserHistory, ReadOnlySpan{int}, Span{float})"/>.</param>
@@ -61,7 +61,8 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
         _untrained = SequentialOnnxExporter.UntrainedItems(model);
         _inputNames = [.. SequentialOnnxExporter.InputNames(model)];
         _queryInput = Array.IndexOf(_inputNames, SequentialOnnxExporter.QueryVectorsInput);
-        _tokenInputs = _queryInput < 0 ? _inputNames.Length : _inputNames.Length - 1;
+        // The int64 inputs in the graph's order: the item ids, then each token table's column.
+        _columns = [static t => t.Ids, .. SequentialOnnxExporter.TokenTables(model.Layout).Select(table => table.Column)];
         var graph = SequentialOnnxExporter.Build(model, _untrained);
         (_session, _sessionOptions, ExecutionProvider) = OpenSession(graph, options, log);
     }
@@ -407,7 +408,7 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
     /// <summary>Fills pooled rows with the histories, runs them in batches and copies states (and scores) out.</summary>
     private int Run(in Source source, Span<float> states, Span<float> scores, Span<bool> found, float[]? feedback = null)
     {
-        var buffers = _buffers.TryTake(out var pooled) ? pooled : new Buffers(_maxBatch, _model.Options.MaxLength, Width, _inputNames.Length, _tokenInputs, _model.Layout.TextDimension);
+        var buffers = _buffers.TryTake(out var pooled) ? pooled : new Buffers(_maxBatch, _model.Options.MaxLength, Width, _inputNames.Length, _columns.Length, _model.Layout.TextDimension);
         try
         {
             var answered = 0;
@@ -466,16 +467,9 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
         }
 
         var padding = length - count;
-        for (var k = 0; k < _tokenInputs; k++)
+        for (var k = 0; k < _columns.Length; k++)
         {
-            var column = _inputNames[k] switch
-            {
-                SequentialOnnxExporter.ItemsInput => laid.Ids,
-                SequentialOnnxExporter.TypesInput => laid.Types,
-                SequentialOnnxExporter.GapsInput => laid.Gaps,
-                SequentialOnnxExporter.SurfacesInput => laid.Surfaces,
-                _ => laid.Roles,
-            };
+            var column = _columns[k](laid);
             var target = buffers.Tokens[k].AsSpan(row * length, length);
             target[..padding].Fill(k == 0 ? SequentialOnnxExporter.PaddingId : 0);
             for (var t = 0; t < count; t++)
@@ -516,7 +510,7 @@ public sealed class OnnxSequentialScorer : ICandidateGenerator, ISequentialScore
         using var state = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.States.AsMemory(0, rows * d), [rows, d]);
         try
         {
-            for (var k = 0; k < _tokenInputs; k++)
+            for (var k = 0; k < _columns.Length; k++)
             {
                 buffers.Inputs[k] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffers.Tokens[k].AsMemory(0, rows * length), [rows, length]);
             }

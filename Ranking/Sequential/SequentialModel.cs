@@ -331,13 +331,7 @@ public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
     /// <returns>False when there is no token.</returns>
     public bool TryComputeStateOf(in UserHistory history, in SequentialContext context, Span<float> state)
     {
-        var source = Source(history.Items.Span, history.Types.Span, history.TimestampsMs.Span) with
-        {
-            Surfaces = history.Surfaces.Span,
-            QueryIds = history.QueryIds.Span,
-            ContextItems = history.ContextItems.Span,
-        };
-        return ComputeState(source, context, history.QueryTexts, state);
+        return ComputeState(SourceOf(history), context, history.QueryTexts, state);
     }
 
     /// <summary>The event type of each feedback head, in parameter order ("order" first when <see cref="SequentialOptions.OrderHeadWeight"/> &gt; 0).</summary>
@@ -402,13 +396,7 @@ public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
     /// <returns>The number of tokens (0: no token).</returns>
     internal int LayOut(in UserHistory history, in SequentialContext context, SequentialTokens tokens, Span<float> queryVectors)
     {
-        var source = Source(history.Items.Span, history.Types.Span, history.TimestampsMs.Span) with
-        {
-            Surfaces = history.Surfaces.Span,
-            QueryIds = history.QueryIds.Span,
-            ContextItems = history.ContextItems.Span,
-        };
-        return LayOut(source, context, history.QueryTexts, tokens, queryVectors);
+        return LayOut(SourceOf(history), context, history.QueryTexts, tokens, queryVectors);
     }
 
     /// <summary>Lays out a history given as item spans (no surfaces, queries or anchors; home context).</summary>
@@ -479,6 +467,13 @@ public sealed class SequentialModel : ICandidateGenerator, ISequentialScorer
 
         return tokens.Count;
     }
+
+    private TokenSource SourceOf(in UserHistory history) => Source(history.Items.Span, history.Types.Span, history.TimestampsMs.Span) with
+    {
+        Surfaces = history.Surfaces.Span,
+        QueryIds = history.QueryIds.Span,
+        ContextItems = history.ContextItems.Span,
+    };
 
     private TokenSource Source(ReadOnlySpan<int> items, ReadOnlySpan<byte> types, ReadOnlySpan<long> timestamps) => new()
     {

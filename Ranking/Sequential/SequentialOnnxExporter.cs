@@ -99,22 +99,22 @@ public static class SequentialOnnxExporter
         var tables = new List<TokenTable>();
         if (layout.TypeTable >= 0)
         {
-            tables.Add(new TokenTable(TypesInput, layout.TypeTable, SequentialOptions.ActionTypeRows));
+            tables.Add(new TokenTable(TypesInput, layout.TypeTable, SequentialOptions.ActionTypeRows, static t => t.Types));
         }
 
         if (layout.GapTable >= 0)
         {
-            tables.Add(new TokenTable(GapsInput, layout.GapTable, SequentialOptions.TimeGapBuckets));
+            tables.Add(new TokenTable(GapsInput, layout.GapTable, SequentialOptions.TimeGapBuckets, static t => t.Gaps));
         }
 
         if (layout.SurfaceTable >= 0)
         {
-            tables.Add(new TokenTable(SurfacesInput, layout.SurfaceTable, SequentialOptions.SurfaceRows));
+            tables.Add(new TokenTable(SurfacesInput, layout.SurfaceTable, SequentialOptions.SurfaceRows, static t => t.Surfaces));
         }
 
         if (layout.RoleTable >= 0)
         {
-            tables.Add(new TokenTable(RolesInput, layout.RoleTable, SequentialOptions.RoleRows));
+            tables.Add(new TokenTable(RolesInput, layout.RoleTable, SequentialOptions.RoleRows, static t => t.Roles));
         }
 
         return tables;
@@ -379,4 +379,4 @@ public static class SequentialOnnxExporter
 
 /// <summary>An additive per-token embedding table of the ONNX graph: its input's name, its offset in the parameter
 /// array and its number of rows (each <c>Width</c> floats).</summary>
-internal readonly record struct TokenTable(string Input, int Offset, int Rows);
+internal readonly record struct TokenTable(string Input, int Offset, int Rows, Func<SequentialTokens, int[]> Column);
