@@ -31,16 +31,12 @@ public sealed class BrandDiscoveryPlugin
 {
     public const string PromptName = "brand-discovery";
     public const int MaxCount = 10;
-    /// <summary>Her latest events read from the store: enough for years of an active shopper.</summary>
-    internal const int HistoryLimit = 2000;
+    /// <summary>Her latest events read from the store (<see cref="ShopperScope.HistoryLimit"/>).</summary>
+    internal const int HistoryLimit = ShopperScope.HistoryLimit;
     private const int ItemsPerBrand = 3;
     private const int MaxReasonLength = 200;
 
-    private readonly IServingContext _serving;
-    private readonly IEventStore _events;
-    private readonly PromptLibrary _prompts;
-    private readonly TimeProvider _time;
-    private readonly string _userId;
+    private readonly ShopperScope _scope;
     private readonly GroundedJsonCall _llm;
 
     /// <param name="userId">The user the brands are for; never taken from the model.</param>
@@ -50,16 +46,7 @@ public sealed class BrandDiscoveryPlugin
         LlmOptions? llm = null, ILogger<BrandDiscoveryPlugin>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(chat);
-        ArgumentNullException.ThrowIfNull(serving);
-        ArgumentNullException.ThrowIfNull(events);
-        ArgumentNullException.ThrowIfNull(prompts);
-        ArgumentNullException.ThrowIfNull(time);
-        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
-        _serving = serving;
-        _events = events;
-        _prompts = prompts;
-        _time = time;
-        _userId = userId;
+        _scope = new ShopperScope(serving, events, prompts, time, userId);
         _llm = new GroundedJsonCall(chat, time, llm, (ILogger?)logger ?? NullLogger.Instance, nameof(BrandDiscoveryPlugin));
     }
 
@@ -73,7 +60,7 @@ public sealed class BrandDiscoveryPlugin
         [Description("How many brands (1-10).")] int count = 5, CancellationToken cancellationToken = default)
     {
         count = Math.Clamp(count, 1, MaxCount);
-        using var lease = _serving.Acquire();
+        using var lease = _scope.Serving.Acquire();
         if (lease is null)
         {
             return new BrandDiscoveryOutput([], false, "No model version is loaded yet.");
@@ -106,7 +93,7 @@ public sealed class BrandDiscoveryPlugin
     /// <summary>The prompt the model gets for this user (the test of the data markers reads it).</summary>
     internal async Task<string> RenderPromptForTestAsync(int count = 5, CancellationToken cancellationToken = default)
     {
-        using var lease = _serving.Acquire() ?? throw new InvalidOperationException("No model version is loaded.");
+        using var lease = _scope.Serving.Acquire() ?? throw new InvalidOperationException("No model version is loaded.");
         var (candidates, digest) = await CandidatesAsync(lease, count, cancellationToken).ConfigureAwait(false);
         return await RenderAsync(lease, digest, candidates, count, cancellationToken).ConfigureAwait(false);
     }
@@ -114,16 +101,16 @@ public sealed class BrandDiscoveryPlugin
     private async Task<(IReadOnlyList<BrandSuggestion> Candidates, HistoryDigest Digest)> CandidatesAsync(
         ServingLease lease, int count, CancellationToken cancellationToken)
     {
-        var events = await _events.GetUserEventsAsync(_userId, HistoryLimit, cancellationToken).ConfigureAwait(false);
-        var history = lease.Catalog.HistoryOf(_userId, events);
-        var candidates = lease.Recommender.Brands(history, 2 * count, ItemsPerBrand, _time.GetUtcNow().ToUnixTimeMilliseconds());
-        return (candidates, HistoryDigest.Of(lease.Catalog, _userId, events));
+        var events = await _scope.ReadEventsAsync(cancellationToken).ConfigureAwait(false);
+        var history = lease.Catalog.HistoryOf(_scope.UserId, events);
+        var candidates = lease.Recommender.Brands(history, 2 * count, ItemsPerBrand, _scope.NowMs);
+        return (candidates, HistoryDigest.Of(lease.Catalog, _scope.UserId, events));
     }
 
     private async Task<string> RenderAsync(
         ServingLease lease, HistoryDigest digest, IReadOnlyList<BrandSuggestion> candidates, int count, CancellationToken cancellationToken)
     {
-        var template = await _prompts.GetAsync(PromptName, cancellationToken).ConfigureAwait(false);
+        var template = await _scope.Prompts.GetAsync(PromptName, cancellationToken).ConfigureAwait(false);
         var table = lease.Catalog.Items;
         var text = new StringBuilder();
         foreach (var c in candidates)

@@ -30,17 +30,13 @@ internal sealed record InterestDraftEntry(string Category, double Strength, bool
 public sealed class UserInterestsPlugin
 {
     public const string PromptName = "user-interests";
-    /// <summary>Her latest events read from the store: enough for years of an active shopper.</summary>
-    internal const int HistoryLimit = 2000;
+    /// <summary>Her latest events read from the store (<see cref="ShopperScope.HistoryLimit"/>).</summary>
+    internal const int HistoryLimit = ShopperScope.HistoryLimit;
     internal const int MaxCategories = 8;
     private const int EvidencePerCategory = 2;
     private const int MaxInterests = 8;
 
-    private readonly IServingContext _serving;
-    private readonly IEventStore _events;
-    private readonly PromptLibrary _prompts;
-    private readonly TimeProvider _time;
-    private readonly string _userId;
+    private readonly ShopperScope _scope;
     private readonly GroundedJsonCall _llm;
 
     /// <param name="userId">The user whose interests this instance reads; never taken from the model.</param>
@@ -50,16 +46,7 @@ public sealed class UserInterestsPlugin
         LlmOptions? llm = null, ILogger<UserInterestsPlugin>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(chat);
-        ArgumentNullException.ThrowIfNull(serving);
-        ArgumentNullException.ThrowIfNull(events);
-        ArgumentNullException.ThrowIfNull(prompts);
-        ArgumentNullException.ThrowIfNull(time);
-        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
-        _serving = serving;
-        _events = events;
-        _prompts = prompts;
-        _time = time;
-        _userId = userId;
+        _scope = new ShopperScope(serving, events, prompts, time, userId);
         _llm = new GroundedJsonCall(chat, time, llm, (ILogger?)logger ?? NullLogger.Instance, nameof(UserInterestsPlugin));
     }
 
@@ -68,14 +55,14 @@ public sealed class UserInterestsPlugin
     [Description("Reads the shopper's category interests from her history: each category with a strength 0-1, whether it is lifelong, and the events that show it.")]
     public async Task<InterestProfileOutput> ProfileAsync(CancellationToken cancellationToken = default)
     {
-        using var lease = _serving.Acquire();
+        using var lease = _scope.Serving.Acquire();
         if (lease is null)
         {
             return new InterestProfileOutput([], false, "No model version is loaded yet, so her history cannot be read against the catalog.");
         }
 
-        var events = await _events.GetUserEventsAsync(_userId, HistoryLimit, cancellationToken).ConfigureAwait(false);
-        var digest = HistoryDigest.Of(lease.Catalog, _userId, events);
+        var events = await _scope.ReadEventsAsync(cancellationToken).ConfigureAwait(false);
+        var digest = HistoryDigest.Of(lease.Catalog, _scope.UserId, events);
         var statistics = Statistics(lease, events, digest, out var statisticsNote);
         if (digest.Categories.Count == 0)
         {
@@ -113,9 +100,9 @@ public sealed class UserInterestsPlugin
     /// <summary>The prompt the model gets for this user (the test of the data markers reads it).</summary>
     internal async Task<string> RenderPromptForTestAsync(CancellationToken cancellationToken = default)
     {
-        using var lease = _serving.Acquire() ?? throw new InvalidOperationException("No model version is loaded.");
-        var events = await _events.GetUserEventsAsync(_userId, HistoryLimit, cancellationToken).ConfigureAwait(false);
-        return await RenderAsync(lease, HistoryDigest.Of(lease.Catalog, _userId, events), new HashSet<string>(), cancellationToken).ConfigureAwait(false);
+        using var lease = _scope.Serving.Acquire() ?? throw new InvalidOperationException("No model version is loaded.");
+        var events = await _scope.ReadEventsAsync(cancellationToken).ConfigureAwait(false);
+        return await RenderAsync(lease, HistoryDigest.Of(lease.Catalog, _scope.UserId, events), new HashSet<string>(), cancellationToken).ConfigureAwait(false);
     }
 
     private static readonly Lazy<System.Text.Json.JsonElement> Schema = new(() => ResponseSchema.Of<InterestDraft>(
@@ -125,12 +112,12 @@ public sealed class UserInterestsPlugin
 
     private async Task<string> RenderAsync(ServingLease lease, HistoryDigest digest, ISet<string> shown, CancellationToken cancellationToken)
     {
-        var template = await _prompts.GetAsync(PromptName, cancellationToken).ConfigureAwait(false);
+        var template = await _scope.Prompts.GetAsync(PromptName, cancellationToken).ConfigureAwait(false);
         var history = digest.Render(lease.Catalog, MaxCategories, EvidencePerCategory, shown);
         return PromptText.Render(template, new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["history"] = history,
-            ["today"] = PromptText.Day(_time.GetUtcNow().ToUnixTimeMilliseconds()),
+            ["today"] = PromptText.Day(_scope.NowMs),
         });
     }
 
@@ -184,8 +171,8 @@ public sealed class UserInterestsPlugin
     private List<InterestEntry> Statistics(ServingLease lease, IReadOnlyList<UserEvent> events, HistoryDigest digest, out string note)
     {
         var catalog = lease.Catalog;
-        var history = catalog.HistoryOf(_userId, events);
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var history = catalog.HistoryOf(_scope.UserId, events);
+        var now = _scope.NowMs;
         var interests = lease.Recommender.Interests(history, now);
         var lifelong = lease.Recommender.Models.Lifelong;
         if (lifelong is null || interests.Count == 0)
